@@ -1,0 +1,87 @@
+/** Stable error codes. Scripts may match on them, so a code never changes meaning. */
+export type ErrorCode =
+  | 'E_PACKAGE_NOT_FOUND'
+  | 'E_PACKAGE_INVALID'
+  | 'E_NO_BIN'
+  | 'E_AMBIGUOUS_BIN'
+  | 'E_UNKNOWN_BIN'
+  | 'E_UNKNOWN_TARGET'
+  | 'E_NO_BASE_BINARY'
+  | 'E_NOT_PINNED'
+  | 'E_CHECKSUM_MISMATCH'
+  | 'E_DOWNLOAD_FAILED'
+  | 'E_ENGINES'
+  | 'E_INVALID_OPTION'
+  | 'E_INSTALL_FAILED'
+  | 'E_BUNDLE_FAILED'
+  | 'E_BLOB_FAILED'
+  | 'E_STRIP_FAILED'
+  | 'E_INJECT_FAILED'
+  | 'E_SELF_CHECK_FAILED'
+  | 'E_ARCHIVE_FAILED'
+  | 'E_OUTPUT_FAILED'
+  | 'E_TOOL_MISSING';
+
+export interface DuoSeaErrorDetails {
+  code: ErrorCode;
+  /** Pipeline stage that failed, such as `resolve` or `inject`. */
+  stage: string;
+  message: string;
+  /** What the user should do next, printed on its own line. */
+  hint?: string;
+  target?: string;
+  /** The file, URL or value the stage failed on. */
+  input?: string;
+  expected?: string;
+  found?: string;
+  cause?: unknown;
+}
+
+/**
+ * A failure caused by the input or the environment, not by a bug in duo-sea.
+ * The CLI prints it without a stack trace.
+ */
+export class DuoSeaError extends Error {
+  readonly code: ErrorCode;
+  readonly stage: string;
+  readonly hint?: string;
+  readonly target?: string;
+  readonly input?: string;
+  readonly expected?: string;
+  readonly found?: string;
+
+  constructor(details: DuoSeaErrorDetails) {
+    super(details.message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'DuoSeaError';
+    this.code = details.code;
+    this.stage = details.stage;
+    this.hint = details.hint;
+    this.target = details.target;
+    this.input = details.input;
+    this.expected = details.expected;
+    this.found = details.found;
+  }
+
+  /** Returns the error as plain data for `--json` output. */
+  toJSON(): Record<string, string | undefined> {
+    return {
+      code: this.code,
+      stage: this.stage,
+      message: this.message,
+      hint: this.hint,
+      target: this.target,
+      input: this.input,
+      expected: this.expected,
+      found: this.found,
+    };
+  }
+}
+
+export function isDuoSeaError(error: unknown): error is DuoSeaError {
+  return error instanceof DuoSeaError;
+}
+
+/** Returns the message of any thrown value, for wrapping it as a cause. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
