@@ -8,6 +8,7 @@ export type BuildEvent =
   | { kind: 'stage-done'; stage: string; target?: string; durationMs: number; detail?: string }
   | { kind: 'download'; target?: string; file: string; receivedBytes: number; totalBytes?: number }
   | { kind: 'target-skipped'; target: string; reason: string }
+  | { kind: 'info'; message: string; target?: string }
   | { kind: 'warning'; message: string; target?: string };
 
 export type Reporter = (event: BuildEvent) => void;

@@ -1,0 +1,121 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { ContentCache } from './cache.js';
+import { timeStage, type Reporter } from './events.js';
+import { sha256File } from './hash.js';
+import { writeArchives, type ArchiveResult } from './stages/archive.js';
+import { fetchBaseBinary, type BaseBinary } from './stages/base-binary.js';
+import { makeBlob } from './stages/blob.js';
+import { bundleProgram } from './stages/bundle.js';
+import { injectBlob } from './stages/inject.js';
+import { installForTarget } from './stages/install.js';
+import { buildPayload } from './stages/payload.js';
+import type { BinChoice, ResolvedPackage } from './stages/resolve.js';
+import { findLauncher, runSelfCheck, type Host } from './stages/self-check.js';
+import { stripBaseBinary } from './stages/strip.js';
+import { executableName, type Target } from './targets.js';
+
+export interface TargetBuild {
+  target: Target;
+  executableFile: string;
+  executablePath: string;
+  sizeBytes: number;
+  sha256: string;
+  archives: ArchiveResult[];
+  base: BaseBinary;
+  strippedSizeBytes: number;
+  selfCheck: 'passed' | { skipped: string };
+}
+
+export interface TargetBuildContext {
+  pkg: ResolvedPackage;
+  bin: BinChoice;
+  nodeVersion: string;
+  withSpecs: string[];
+  builderNode: BaseBinary;
+  host: Host;
+  cache: ContentCache;
+  checksumsDir: string;
+  workDir: string;
+  stagingDir: string;
+  mtime: Date;
+  cwd: string;
+  report: Reporter;
+  signal?: AbortSignal;
+}
+
+/**
+ * Builds one target: install its dependency tree, pack the payload, bundle,
+ * make the blob, strip the base binary, inject, check that the executable
+ * starts where this host can run it, and archive it.
+ */
+export async function buildTarget(target: Target, context: TargetBuildContext): Promise<TargetBuild> {
+  const { report, pkg, bin } = context;
+  const stage = <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    context.signal?.throwIfAborted();
+    return timeStage(report, name, target.id, work);
+  };
+
+  const tree = await stage('install', () =>
+    installForTarget({ pkg, extraSpecs: context.withSpecs, target, workDir: context.workDir, cwd: context.cwd }),
+  );
+  const packageRelative = path.relative(tree.rootDir, tree.packageDir).split(path.sep).join('/');
+  const entry = `${packageRelative}/${bin.scriptPath}`;
+  const payload = await stage('payload', () => buildPayload({ rootDir: tree.rootDir, entry, target, outDir: context.workDir }));
+  for (const dropped of payload.droppedBinaries) {
+    report({ kind: 'info', target: target.id, message: `left out ${dropped.relativePath}: ${dropped.reason}` });
+  }
+
+  const bundle = await stage('bundle', () =>
+    bundleProgram({ rootDir: tree.rootDir, entryPath: tree.packageDir + '/' + bin.scriptPath, nodeVersion: context.nodeVersion, targetId: target.id }),
+  );
+  for (const warning of bundle.warnings) report({ kind: 'warning', target: target.id, message: `esbuild: ${warning}` });
+
+  const useCodeCache = target.os === context.host.platform && target.arch === context.host.arch;
+  const blob = await stage('blob', () =>
+    makeBlob({ builderNodePath: context.builderNode.path, mainCode: bundle.code, payload, workDir: context.workDir, targetId: target.id, useCodeCache }),
+  );
+  const base = await stage('base-binary', () =>
+    fetchBaseBinary({ target, nodeVersion: context.nodeVersion, cache: context.cache, checksumsDir: context.checksumsDir, report, cwd: context.cwd }),
+  );
+  const stripped = await stage('strip', () => stripBaseBinary({ basePath: base.path, baseSha256: base.sha256, target, cache: context.cache }));
+  if (stripped.skippedReason && target.strip.tool !== 'none') report({ kind: 'warning', target: target.id, message: stripped.skippedReason });
+
+  const executableFile = executableName(bin.name, target);
+  const executablePath = path.join(context.stagingDir, executableFile);
+  const injected = await stage('inject', () =>
+    injectBlob({ basePath: stripped.path, blobPath: blob.blobPath, blob: blob.blob, outputPath: executablePath, target }),
+  );
+  for (const warning of injected.warnings) report({ kind: 'warning', target: target.id, message: `postject: ${warning}` });
+
+  const selfCheck = await stage('self-check', async (): Promise<TargetBuild['selfCheck']> => {
+    const launcher = await findLauncher(target, context.host);
+    if ('skipReason' in launcher) return { skipped: launcher.skipReason };
+    await runSelfCheck({ executablePath, payloadId: payload.index.payloadId, target, launcher });
+    return 'passed';
+  });
+
+  const archived = await stage('archive', () =>
+    writeArchives({
+      executablePath,
+      entryName: `${bin.name}${target.executableSuffix}`,
+      baseName: executableName(bin.name, target).slice(0, executableFile.length - target.executableSuffix.length),
+      types: target.archives,
+      outDir: context.stagingDir,
+      mtime: context.mtime,
+    }),
+  );
+  for (const skipped of archived.skipped) report({ kind: 'warning', target: target.id, message: `no .${skipped.type}: ${skipped.reason}` });
+
+  return {
+    target,
+    executableFile,
+    executablePath,
+    sizeBytes: (await stat(executablePath)).size,
+    sha256: await sha256File(executablePath),
+    archives: archived.archives,
+    base,
+    strippedSizeBytes: stripped.sizeBytes,
+    selfCheck,
+  };
+}

@@ -1,0 +1,188 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import semver from 'semver';
+import { ContentCache } from './cache.js';
+import { buildTarget, type TargetBuild, type TargetBuildContext } from './build-target.js';
+import { DuoSeaError } from './errors.js';
+import { timeStage } from './events.js';
+import { sha256File } from './hash.js';
+import { normalizeOptions, type BuildOptions, type NormalizedOptions } from './options.js';
+import { OutputStaging } from './output.js';
+import { fetchBaseBinary, type BaseBinary } from './stages/base-binary.js';
+import { CHECKSUM_LIST_FILE, writeChecksumList } from './stages/checksum-list.js';
+import { MANIFEST_FILE, buildManifest, writeManifest, type Manifest } from './stages/manifest.js';
+import { chooseBin, resolvePackage, type ResolvedPackage } from './stages/resolve.js';
+import { SIZE_REPORT_JSON_FILE, SIZE_REPORT_MARKDOWN_FILE, buildSizeReport, writeSizeReport, type SizeReport } from './stages/size-report.js';
+import { selectTargets } from './target-selection.js';
+import { findTarget, hostTargetId, type Target } from './targets.js';
+
+export interface BuildResult {
+  outDir: string;
+  manifest: Manifest;
+  sizeReport: SizeReport;
+  targets: TargetBuild[];
+  skippedTargets: { target: string; reason: string }[];
+  /** Every file written into the output folder, by name. */
+  files: string[];
+}
+
+/** Returns duo-sea's own name and version, for the manifest. */
+export async function toolIdentity(): Promise<{ name: string; version: string }> {
+  const manifestPath = fileURLToPath(new URL('../package.json', import.meta.url));
+  const { name, version } = JSON.parse(await readFile(manifestPath, 'utf8')) as { name: string; version: string };
+  return { name, version };
+}
+
+function checkEngines(pkg: ResolvedPackage, options: NormalizedOptions): void {
+  const range = pkg.manifest.engines?.node;
+  if (!range || options.ignoreEngines) return;
+  if (semver.satisfies(options.nodeVersion, range, { includePrerelease: true })) return;
+  throw new DuoSeaError({
+    code: 'E_ENGINES',
+    stage: 'resolve',
+    input: `--node ${options.nodeVersion}`,
+    expected: range,
+    found: options.nodeVersion,
+    message: `${pkg.name}@${pkg.version} requires Node ${range} (engines.node), and the base binaries are Node ${options.nodeVersion}.`,
+    hint: 'Pass a --node version in that range, or --ignore-engines to build anyway.',
+  });
+}
+
+/** Runs the per-target builds two at a time: each mostly waits on npm, esbuild and child processes. */
+async function buildTargets(context: TargetBuildContext, targets: readonly Target[]): Promise<TargetBuild[]> {
+  const results: TargetBuild[] = new Array(targets.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < targets.length) {
+      const position = next++;
+      results[position] = await buildTarget(targets[position], context);
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  return results;
+}
+
+async function writeReports(options: {
+  staging: OutputStaging;
+  builds: TargetBuild[];
+  pkg: ResolvedPackage;
+  binName: string;
+  nodeVersion: string;
+}): Promise<{ manifest: Manifest; sizeReport: SizeReport; files: string[] }> {
+  const { staging, builds, pkg } = options;
+  const manifest = buildManifest({
+    tool: await toolIdentity(),
+    app: { package: pkg.name, version: pkg.version, bin: options.binName, integrity: pkg.integrity },
+    node: { version: options.nodeVersion },
+    targets: builds.map((build) => ({
+      id: build.target.id,
+      os: build.target.os,
+      arch: build.target.arch,
+      file: build.executableFile,
+      sizeBytes: build.sizeBytes,
+      sha256: build.sha256,
+      archives: build.archives,
+      base: { source: build.base.source, sha256: build.base.sha256, sizeBytes: build.base.sizeBytes, strippedSizeBytes: build.strippedSizeBytes },
+    })),
+  });
+  await writeManifest(staging.stagingDir, manifest);
+
+  const sizeReport = buildSizeReport(
+    builds.map((build) => ({
+      id: build.target.id,
+      baseRawBytes: build.base.sizeBytes,
+      baseStrippedBytes: build.strippedSizeBytes,
+      executableBytes: build.sizeBytes,
+      archives: build.archives,
+    })),
+  );
+  await writeSizeReport(staging.stagingDir, sizeReport);
+
+  const listed = [];
+  for (const build of builds) {
+    listed.push({ file: build.executableFile, sha256: build.sha256 });
+    for (const archive of build.archives) listed.push({ file: archive.file, sha256: archive.sha256 });
+  }
+  for (const file of [MANIFEST_FILE, SIZE_REPORT_JSON_FILE, SIZE_REPORT_MARKDOWN_FILE]) {
+    listed.push({ file, sha256: await sha256File(staging.path(file)) });
+  }
+  await writeChecksumList(staging.stagingDir, listed);
+  return { manifest, sizeReport, files: [...listed.map((entry) => entry.file), CHECKSUM_LIST_FILE].sort() };
+}
+
+/**
+ * Builds one executable per target from a published Node program, with
+ * archives, SHA256SUMS, manifest.json and a size report. Nothing appears in
+ * the output folder unless every target succeeds.
+ */
+export async function build(input: BuildOptions): Promise<BuildResult> {
+  const options = normalizeOptions(input);
+  const { report } = options;
+  const cache = new ContentCache(options.cacheDir);
+  const workDir = await mkdtemp(path.join(os.tmpdir(), 'duo-sea-build-'));
+  let staging: OutputStaging | undefined;
+  try {
+    const selection = await timeStage(report, 'targets', undefined, () =>
+      selectTargets({ requested: options.requestedTargets, nodeVersion: options.nodeVersion, checksumsDir: options.checksumsDir, cwd: options.cwd }),
+    );
+    for (const skipped of selection.skipped) report({ kind: 'target-skipped', ...skipped });
+
+    const pkg = await timeStage(report, 'resolve', undefined, () => resolvePackage({ spec: options.spec, workDir, cwd: options.cwd }));
+    const bin = chooseBin(pkg.manifest, options.bin);
+    checkEngines(pkg, options);
+
+    const builderNode = await timeStage(report, 'builder-node', undefined, () => fetchBuilderNode(options, cache));
+    staging = await OutputStaging.create(options.outDir);
+    const activeStaging = staging;
+    options.signal?.addEventListener('abort', () => activeStaging.discardSync(), { once: true });
+
+    const context: TargetBuildContext = {
+      pkg,
+      bin,
+      nodeVersion: options.nodeVersion,
+      withSpecs: options.withSpecs,
+      builderNode,
+      host: options.host,
+      cache,
+      checksumsDir: options.checksumsDir,
+      workDir,
+      stagingDir: staging.stagingDir,
+      mtime: options.mtime,
+      cwd: options.cwd,
+      report,
+      signal: options.signal,
+    };
+    const builds = await buildTargets(context, selection.targets);
+    const reports = await writeReports({ staging, builds, pkg, binName: bin.name, nodeVersion: options.nodeVersion });
+    options.signal?.throwIfAborted();
+    await staging.publish(reports.files);
+    return { outDir: options.outDir, ...reports, targets: builds, skippedTargets: selection.skipped };
+  } finally {
+    await staging?.discard();
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+/** Fetches the Node binary that makes the blobs: the host's own build of the target Node version. */
+async function fetchBuilderNode(options: NormalizedOptions, cache: ContentCache): Promise<BaseBinary> {
+  const hostId = hostTargetId(options.host.platform, options.host.arch);
+  if (!hostId) {
+    throw new DuoSeaError({
+      code: 'E_NO_BASE_BINARY',
+      stage: 'builder-node',
+      input: `${options.host.platform}-${options.host.arch}`,
+      message: `duo-sea has no Node binary for this ${options.host.platform}-${options.host.arch} host, and it needs one of Node ${options.nodeVersion} to make the SEA blobs.`,
+      hint: 'Run the build on linux-x64, linux-arm64, darwin-x64, darwin-arm64 or win-x64.',
+    });
+  }
+  return fetchBaseBinary({
+    target: findTarget(hostId),
+    nodeVersion: options.nodeVersion,
+    cache,
+    checksumsDir: options.checksumsDir,
+    report: options.report,
+    cwd: options.cwd,
+  });
+}

@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { build } from './build.js';
+import { createProgressRenderer, renderError, renderResultTable } from './cli-render.js';
+import { DEFAULT_NODE_VERSION, DEFAULT_OUT_DIR } from './defaults.js';
+import { isDuoSeaError } from './errors.js';
+import { allTargets } from './targets.js';
+
+/** Exit code for a failure caused by a bug in duo-sea, from BSD sysexits (EX_SOFTWARE). */
+const EXIT_INTERNAL_ERROR = 70;
+const EXIT_INTERRUPTED = 130;
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+interface BuildCommandOptions {
+  bin?: string;
+  target: string[];
+  node?: string;
+  out?: string;
+  cache?: string;
+  checksums?: string;
+  with: string[];
+  ignoreEngines?: boolean;
+  json?: boolean;
+}
+
+async function runBuild(spec: string, flags: BuildCommandOptions): Promise<void> {
+  const controller = new AbortController();
+  const onSignal = (): void => {
+    if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED);
+    process.stderr.write('duo-sea: interrupted, removing partial output (press Ctrl-C again to exit at once)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const result = await build({
+      spec,
+      bin: flags.bin,
+      targets: flags.target,
+      nodeVersion: flags.node,
+      outDir: flags.out,
+      cacheDir: flags.cache,
+      checksumsDir: flags.checksums,
+      withSpecs: flags.with,
+      ignoreEngines: flags.ignoreEngines,
+      report: createProgressRenderer(process.stderr),
+      signal: controller.signal,
+    });
+    if (flags.json) {
+      process.stdout.write(
+        JSON.stringify({ ok: true, outDir: result.outDir, files: result.files, skippedTargets: result.skippedTargets, manifest: result.manifest }, null, 2) + '\n',
+      );
+    } else {
+      process.stdout.write(renderResultTable(result));
+    }
+  } catch (error) {
+    if (controller.signal.aborted) {
+      process.exitCode = EXIT_INTERRUPTED;
+      return;
+    }
+    if (!isDuoSeaError(error)) throw error;
+    process.stderr.write(renderError(error));
+    if (flags.json) process.stdout.write(JSON.stringify({ ok: false, error: error.toJSON() }, null, 2) + '\n');
+    process.exitCode = 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+const targetIds = allTargets().map((target) => target.id);
+const program = new Command('duo-sea')
+  .description('Build self-contained executables of a Node.js command-line program, one per OS and CPU.')
+  .showHelpAfterError();
+
+program
+  .command('build')
+  .description('Build one executable per target, with archives, SHA256SUMS, manifest.json and a size report.')
+  .argument('<package>', 'npm spec (name@version), a .tgz made by npm pack, or a package folder')
+  .option('--bin <name>', 'bin entry to package (default: the only one, or the one named like the package)')
+  .addOption(
+    new Option('--target <id>', `target to build, repeatable: ${targetIds.join(', ')} (default: every target with a base binary)`)
+      .argParser(collect)
+      .default([]),
+  )
+  .option('--node <version>', `Node version of the base binaries (default: ${DEFAULT_NODE_VERSION})`)
+  .option('--out <dir>', `output folder (default: ${DEFAULT_OUT_DIR})`)
+  .option('--cache <dir>', 'cache folder (default: $DUO_SEA_CACHE, else duo-sea in the user cache folder)')
+  .option('--checksums <dir>', 'folder of pinned base binary checksums (default: the one shipped with duo-sea)')
+  .addOption(new Option('--with <spec>', 'package installed beside the program, repeatable').argParser(collect).default([]))
+  .option('--ignore-engines', "build even if the Node version does not satisfy the program's engines.node")
+  .option('--json', 'print a machine-readable summary on stdout')
+  .action(runBuild);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`duo-sea: internal error, please report it:\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = EXIT_INTERNAL_ERROR;
+});

@@ -1,0 +1,99 @@
+import os from 'node:os';
+import path from 'node:path';
+import { BUNDLED_CHECKSUMS_DIR } from './checksums.js';
+import { DEFAULT_NODE_VERSION, DEFAULT_OUT_DIR, defaultBuildCacheDir } from './defaults.js';
+import { DuoSeaError } from './errors.js';
+import { silentReporter, type Reporter } from './events.js';
+import type { Host } from './stages/self-check.js';
+import { findTarget, type Target } from './targets.js';
+
+/** Options of one build, as a release pipeline passes them to the library. */
+export interface BuildOptions {
+  /** An npm spec (`name@version`), a `.tgz` made by `npm pack`, or a package folder. */
+  spec: string;
+  /** Which `bin` entry to package; see chooseBin for the default. */
+  bin?: string;
+  /** Target ids; empty or absent means every target that has a base binary for the Node version. */
+  targets?: string[];
+  /** Node version of the base binaries, such as `26.10.0`. */
+  nodeVersion?: string;
+  outDir?: string;
+  cacheDir?: string;
+  /** Folder with the pinned base binary checksums; the one shipped with duo-sea by default. */
+  checksumsDir?: string;
+  /** Build even when the Node version does not satisfy the program's `engines.node`. */
+  ignoreEngines?: boolean;
+  /** Packages installed beside the program, such as a peer dependency it loads at run time. */
+  withSpecs?: string[];
+  /** Folder that relative paths and the project `.npmrc` are taken from. */
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  host?: Host;
+  report?: Reporter;
+  signal?: AbortSignal;
+  /** Fixed time for archive entries; `SOURCE_DATE_EPOCH` when set. */
+  sourceDateEpochSeconds?: number;
+}
+
+export interface NormalizedOptions {
+  spec: string;
+  bin?: string;
+  requestedTargets?: Target[];
+  nodeVersion: string;
+  outDir: string;
+  cacheDir: string;
+  checksumsDir: string;
+  ignoreEngines: boolean;
+  withSpecs: string[];
+  cwd: string;
+  host: Host;
+  report: Reporter;
+  signal?: AbortSignal;
+  mtime: Date;
+}
+
+/** Entry time used when SOURCE_DATE_EPOCH is not set: 1985-10-26, the time npm gives files in package tarballs. */
+const DEFAULT_ARCHIVE_EPOCH_SECONDS = 499_162_500;
+
+function invalidOption(option: string, value: string, message: string, hint: string): DuoSeaError {
+  return new DuoSeaError({ code: 'E_INVALID_OPTION', stage: 'options', input: `${option} ${value}`, message, hint });
+}
+
+/** Applies the defaults and checks every option, without changing the caller's object. */
+export function normalizeOptions(options: BuildOptions): NormalizedOptions {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const host = options.host ?? { platform: process.platform, arch: process.arch };
+
+  if (!options.spec || options.spec.trim() === '') {
+    throw invalidOption('<package>', '""', 'No package was given.', 'Pass an npm spec such as name@version, a .tgz or a package folder.');
+  }
+  const nodeVersion = (options.nodeVersion ?? DEFAULT_NODE_VERSION).replace(/^v/, '');
+  if (!/^\d+\.\d+\.\d+$/.test(nodeVersion)) {
+    throw invalidOption('--node', nodeVersion, `"${nodeVersion}" is not a Node version.`, 'Pass an exact version such as 26.10.0.');
+  }
+  if (Number(nodeVersion.split('.')[0]) < 22) {
+    throw invalidOption('--node', nodeVersion, `Node ${nodeVersion} is too old: duo-sea supports Node 22 and later.`, 'Pass --node 22.23.3 or newer.');
+  }
+
+  const requested = options.targets && options.targets.length > 0 ? [...new Set(options.targets)] : undefined;
+  const epochText = env.SOURCE_DATE_EPOCH;
+  const epochSeconds = options.sourceDateEpochSeconds ?? (epochText && /^\d+$/.test(epochText) ? Number(epochText) : DEFAULT_ARCHIVE_EPOCH_SECONDS);
+
+  return {
+    spec: options.spec,
+    bin: options.bin,
+    requestedTargets: requested?.map(findTarget),
+    nodeVersion,
+    outDir: path.resolve(cwd, options.outDir ?? DEFAULT_OUT_DIR),
+    cacheDir: path.resolve(cwd, options.cacheDir ?? defaultBuildCacheDir({ env, platform: process.platform, homeDir: os.homedir() })),
+    checksumsDir: options.checksumsDir ? path.resolve(cwd, options.checksumsDir) : BUNDLED_CHECKSUMS_DIR,
+    ignoreEngines: options.ignoreEngines ?? false,
+    withSpecs: options.withSpecs ?? [],
+    cwd,
+    host,
+    report: options.report ?? silentReporter,
+    signal: options.signal,
+    mtime: new Date(epochSeconds * 1000),
+  };
+}

@@ -1,0 +1,112 @@
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { userCacheRoot } from '../defaults.js';
+import type { VfsIndex } from './vfs-format.js';
+
+/** Marker file written last into a finished extraction folder. */
+const COMPLETE_MARKER = '.duo-sea-complete';
+
+export interface PayloadRoot {
+  /** Absolute folder where the program's files appear. */
+  root: string;
+  /** True when every file marked `extract` exists as a real, verified file under the root. */
+  extracted: boolean;
+  /** Why extraction failed, for a clear error when the program needs one of those files. */
+  extractionError?: string;
+}
+
+/**
+ * Returns this user's private folder for extracted payloads, creating it with
+ * mode 0700. Returns undefined when there is no such folder that only this
+ * user can write, such as on a read-only system or without a home folder.
+ */
+function privateRunDir(): string | undefined {
+  const base = userCacheRoot({ env: process.env, platform: process.platform, homeDir: safeHomeDir() });
+  if (!base) return undefined;
+  const runDir = path.join(base, 'duo-sea', 'run');
+  try {
+    fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
+    const info = fs.statSync(runDir);
+    // Another user's folder, or one that others can write, could hold planted binaries.
+    if (process.platform !== 'win32') {
+      if (typeof process.getuid === 'function' && info.uid !== process.getuid()) return undefined;
+      if ((info.mode & 0o077) !== 0) fs.chmodSync(runDir, 0o700);
+    }
+    return runDir;
+  } catch {
+    // An unwritable or missing cache folder is expected on locked-down hosts; the caller falls back to a virtual root.
+    return undefined;
+  }
+}
+
+function safeHomeDir(): string {
+  try {
+    return os.homedir();
+  } catch {
+    // os.homedir() throws when neither HOME nor the user database has an entry.
+    return '';
+  }
+}
+
+function fallbackRoot(index: VfsIndex): string {
+  return path.join(os.tmpdir(), `duo-sea-${index.payloadId}`);
+}
+
+/** True when an extraction folder is complete and every extracted file still has its size. */
+function isCompleteExtraction(root: string, index: VfsIndex): boolean {
+  if (!fs.existsSync(path.join(root, COMPLETE_MARKER))) return false;
+  for (const [relativePath, entry] of Object.entries(index.files)) {
+    if (!entry.extract) continue;
+    const info = fs.statSync(path.join(root, ...relativePath.split('/')), { throwIfNoEntry: false });
+    if (!info || info.size !== entry.sizeBytes) return false;
+  }
+  return true;
+}
+
+function writeExtractedFiles(folder: string, index: VfsIndex, data: Uint8Array): void {
+  for (const [relativePath, entry] of Object.entries(index.files)) {
+    if (!entry.extract) continue;
+    const content = data.subarray(entry.offset, entry.offset + entry.sizeBytes);
+    const actual = createHash('sha256').update(content).digest('hex');
+    if (actual !== entry.sha256) {
+      throw new Error(`payload file ${relativePath} is damaged: SHA-256 ${actual}, expected ${entry.sha256}`);
+    }
+    const target = path.join(folder, ...relativePath.split('/'));
+    fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(target, content, { mode: entry.mode & 0o700 });
+  }
+  fs.writeFileSync(path.join(folder, COMPLETE_MARKER), index.payloadId);
+}
+
+/**
+ * Chooses where the program's files appear and writes out the files that
+ * must be real. Extraction goes into a temporary folder that is renamed into
+ * place, so two copies of the executable that start at once never see a
+ * half-written folder: the second rename fails and that copy uses the first.
+ */
+export function preparePayloadRoot(index: VfsIndex, data: Uint8Array): PayloadRoot {
+  const needsExtraction = Object.values(index.files).some((entry) => entry.extract);
+  const runDir = privateRunDir();
+  if (!runDir) {
+    return { root: fallbackRoot(index), extracted: false, extractionError: 'no private cache folder is writable' };
+  }
+  const root = path.join(runDir, index.payloadId);
+  if (!needsExtraction) return { root, extracted: true };
+  if (isCompleteExtraction(root, index)) return { root, extracted: true };
+
+  const staging = path.join(runDir, `.tmp-${index.payloadId}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    fs.mkdirSync(staging, { mode: 0o700 });
+    writeExtractedFiles(staging, index, data);
+    if (fs.existsSync(root)) fs.rmSync(root, { recursive: true, force: true });
+    fs.renameSync(staging, root);
+    return { root, extracted: true };
+  } catch (error) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    if (isCompleteExtraction(root, index)) return { root, extracted: true };
+    const reason = error instanceof Error ? error.message : String(error);
+    return { root, extracted: false, extractionError: `extraction into ${runDir} failed: ${reason}` };
+  }
+}

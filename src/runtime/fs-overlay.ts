@@ -1,0 +1,264 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import type { Vfs, VfsNode } from './vfs.js';
+
+type AnyFunction = (...args: any[]) => any;
+
+const { S_IFREG, S_IFDIR, UV_DIRENT_FILE, UV_DIRENT_DIR } = fs.constants as typeof fs.constants & {
+  UV_DIRENT_FILE: number;
+  UV_DIRENT_DIR: number;
+};
+
+/** Turns the path forms that fs accepts (string, Buffer, file: URL) into an absolute path, or undefined for a file descriptor. */
+function toAbsolutePath(value: unknown): string | undefined {
+  if (typeof value === 'string') {
+    if (value.startsWith('file:')) return fileURLToPath(value);
+    return path.resolve(value);
+  }
+  if (Buffer.isBuffer(value)) return path.resolve(value.toString());
+  if (value instanceof URL) return value.protocol === 'file:' ? fileURLToPath(value) : undefined;
+  return undefined;
+}
+
+function errnoError(code: 'ENOENT' | 'EISDIR' | 'ENOTDIR' | 'EROFS', syscall: string, filePath: string): NodeJS.ErrnoException {
+  const descriptions = {
+    ENOENT: 'no such file or directory',
+    EISDIR: 'illegal operation on a directory',
+    ENOTDIR: 'not a directory',
+    EROFS: 'read-only file system',
+  };
+  const numbers = { ENOENT: -2, EISDIR: -21, ENOTDIR: -20, EROFS: -30 };
+  const error = new Error(`${code}: ${descriptions[code]}, ${syscall} '${filePath}'`) as NodeJS.ErrnoException;
+  error.code = code;
+  error.errno = numbers[code];
+  error.syscall = syscall;
+  error.path = filePath;
+  return error;
+}
+
+/** Builds an fs.Stats for a packaged file or folder, with the executable's own times. */
+function makeStats(node: VfsNode, timesMs: number): fs.Stats {
+  const stats = Object.create(fs.Stats.prototype) as fs.Stats;
+  const isFile = node.kind === 'file';
+  const sizeBytes = isFile ? node.entry.sizeBytes : 4096;
+  Object.assign(stats, {
+    dev: 0,
+    ino: 0,
+    mode: isFile ? S_IFREG | node.entry.mode : S_IFDIR | 0o755,
+    nlink: 1,
+    uid: typeof process.getuid === 'function' ? process.getuid() : 0,
+    gid: typeof process.getgid === 'function' ? process.getgid() : 0,
+    rdev: 0,
+    size: sizeBytes,
+    blksize: 4096,
+    blocks: Math.ceil(sizeBytes / 512),
+    atimeMs: timesMs,
+    mtimeMs: timesMs,
+    ctimeMs: timesMs,
+    birthtimeMs: timesMs,
+    atime: new Date(timesMs),
+    mtime: new Date(timesMs),
+    ctime: new Date(timesMs),
+    birthtime: new Date(timesMs),
+  });
+  return stats;
+}
+
+function decode(content: Buffer, options: unknown): string | Buffer {
+  const encoding = (typeof options === 'string' ? options : (options as { encoding?: string } | null)?.encoding) as
+    | BufferEncoding
+    | undefined;
+  // A copy, because the payload view points into the executable's read-only mapping.
+  return encoding ? content.toString(encoding) : Buffer.from(content);
+}
+
+function listDirectory(vfs: Vfs, node: VfsNode & { kind: 'directory' }, options: unknown): (string | fs.Dirent)[] {
+  const names = [...node.children].sort();
+  const withFileTypes = typeof options === 'object' && options !== null && (options as { withFileTypes?: boolean }).withFileTypes;
+  if (!withFileTypes) return names;
+  const parent = vfs.absolute(node.relativePath);
+  return names.map((name) => {
+    const childPath = node.relativePath === '' ? name : `${node.relativePath}/${name}`;
+    const type = vfs.index.files[childPath] ? UV_DIRENT_FILE : UV_DIRENT_DIR;
+    const DirentClass = fs.Dirent as unknown as new (name: string, type: number, parentPath: string) => fs.Dirent;
+    return new DirentClass(name, type, parent);
+  });
+}
+
+/**
+ * Serves the packaged files through the `fs` module: every read-only call
+ * on a path under the payload root answers from the payload, and every other
+ * call goes to the real file system unchanged. Calls that would write under
+ * the root fail with EROFS, as on a read-only mount.
+ */
+export function installFsOverlay(vfs: Vfs, timesMs: number): void {
+  const virtual = (value: unknown): { node: VfsNode; filePath: string } | undefined => {
+    const filePath = toAbsolutePath(value);
+    if (filePath === undefined) return undefined;
+    const node = vfs.virtualNode(filePath);
+    return node ? { node, filePath } : undefined;
+  };
+
+  const readFileSyncVirtual = (node: VfsNode, filePath: string, options: unknown): string | Buffer => {
+    if (node.kind === 'directory') throw errnoError('EISDIR', 'read', filePath);
+    return decode(vfs.content(node.entry), options);
+  };
+
+  const syncCalls: Record<string, (found: { node: VfsNode; filePath: string }, args: unknown[]) => unknown> = {
+    readFileSync: ({ node, filePath }, args) => readFileSyncVirtual(node, filePath, args[1]),
+    existsSync: () => true,
+    statSync: ({ node }) => makeStats(node, timesMs),
+    lstatSync: ({ node }) => makeStats(node, timesMs),
+    accessSync: ({ filePath }, args) => {
+      const mode = typeof args[1] === 'number' ? args[1] : fs.constants.F_OK;
+      if (mode & fs.constants.W_OK) throw errnoError('EROFS', 'access', filePath);
+    },
+    realpathSync: ({ filePath }) => filePath,
+    readdirSync: ({ node, filePath }, args) => {
+      if (node.kind !== 'directory') throw errnoError('ENOTDIR', 'scandir', filePath);
+      return listDirectory(vfs, node, args[1]);
+    },
+  };
+
+  const patched = fs as unknown as Record<string, AnyFunction>;
+  for (const [name, serve] of Object.entries(syncCalls)) {
+    const original = patched[name];
+    const replacement = function (this: unknown, ...args: unknown[]): unknown {
+      const found = virtual(args[0]);
+      return found ? serve(found, args) : original.apply(this, args);
+    };
+    if (name === 'realpathSync') (replacement as AnyFunction & { native?: AnyFunction }).native = replacement;
+    patched[name] = replacement;
+  }
+
+  const promiseCalls: Record<string, string> = {
+    readFile: 'readFileSync',
+    stat: 'statSync',
+    lstat: 'lstatSync',
+    access: 'accessSync',
+    realpath: 'realpathSync',
+    readdir: 'readdirSync',
+  };
+  const promises = fs.promises as unknown as Record<string, AnyFunction>;
+  for (const [name, syncName] of Object.entries(promiseCalls)) {
+    const originalCallback = patched[name];
+    const originalPromise = promises[name];
+    const serve = syncCalls[syncName];
+    const callbackReplacement = function (this: unknown, ...args: unknown[]): unknown {
+      const found = virtual(args[0]);
+      if (!found) return originalCallback.apply(this, args);
+      const callback = args[args.length - 1] as AnyFunction;
+      try {
+        const result = serve(found, args.slice(0, -1));
+        process.nextTick(callback, null, result);
+      } catch (error) {
+        process.nextTick(callback, error);
+      }
+      return undefined;
+    };
+    if (name === 'realpath') (callbackReplacement as AnyFunction & { native?: AnyFunction }).native = callbackReplacement;
+    patched[name] = callbackReplacement;
+    promises[name] = async function (this: unknown, ...args: unknown[]): Promise<unknown> {
+      const found = virtual(args[0]);
+      return found ? serve(found, args) : originalPromise.apply(this, args);
+    };
+  }
+
+  const originalExists = patched.exists;
+  patched.exists = function (this: unknown, ...args: unknown[]): unknown {
+    if (virtual(args[0])) {
+      process.nextTick(args[1] as AnyFunction, true);
+      return undefined;
+    }
+    return originalExists.apply(this, args);
+  };
+
+  const originalCreateReadStream = patched.createReadStream;
+  patched.createReadStream = function (this: unknown, ...args: unknown[]): unknown {
+    const found = virtual(args[0]);
+    if (!found) return originalCreateReadStream.apply(this, args);
+    const options = (typeof args[1] === 'object' && args[1] !== null ? args[1] : {}) as { start?: number; end?: number; encoding?: BufferEncoding };
+    const content = readFileSyncVirtual(found.node, found.filePath, undefined) as Buffer;
+    const slice = content.subarray(options.start ?? 0, options.end === undefined ? undefined : options.end + 1);
+    const stream = Readable.from([slice], { objectMode: false });
+    if (options.encoding) stream.setEncoding(options.encoding);
+    return Object.assign(stream, { path: found.filePath });
+  };
+
+  installDescriptorCalls({ vfs, virtual, patched, timesMs });
+}
+
+/**
+ * Serves openSync/readSync/fstatSync/closeSync on packaged files with
+ * descriptors from a private range, because some libraries read files
+ * through a descriptor instead of readFileSync.
+ */
+function installDescriptorCalls({
+  vfs,
+  virtual,
+  patched,
+  timesMs,
+}: {
+  vfs: Vfs;
+  virtual: (value: unknown) => { node: VfsNode; filePath: string } | undefined;
+  patched: Record<string, AnyFunction>;
+  timesMs: number;
+}): void {
+  const openFiles = new Map<number, { node: VfsNode & { kind: 'file' }; position: number }>();
+  // Descriptors far above what the process can open, so they never collide with real ones.
+  let nextDescriptor = 0x40000000;
+  const original = {
+    openSync: patched.openSync,
+    readSync: patched.readSync,
+    fstatSync: patched.fstatSync,
+    closeSync: patched.closeSync,
+  };
+
+  patched.openSync = function (this: unknown, ...args: unknown[]): unknown {
+    const found = virtual(args[0]);
+    if (!found) return original.openSync.apply(this, args);
+    const flags = args[1] ?? 'r';
+    if (flags !== 'r' && flags !== fs.constants.O_RDONLY) throw errnoError('EROFS', 'open', found.filePath);
+    if (found.node.kind !== 'file') throw errnoError('EISDIR', 'open', found.filePath);
+    const descriptor = nextDescriptor++;
+    openFiles.set(descriptor, { node: found.node, position: 0 });
+    return descriptor;
+  };
+
+  patched.readSync = function (this: unknown, ...args: unknown[]): unknown {
+    const open = openFiles.get(args[0] as number);
+    if (!open) return original.readSync.apply(this, args);
+    const buffer = args[1] as Uint8Array;
+    let offset = 0;
+    let length = buffer.byteLength;
+    let position: number | null = null;
+    if (typeof args[2] === 'object' && args[2] !== null) {
+      const options = args[2] as { offset?: number; length?: number; position?: number | null };
+      offset = options.offset ?? 0;
+      length = options.length ?? buffer.byteLength - offset;
+      position = options.position ?? null;
+    } else {
+      offset = (args[2] as number | undefined) ?? 0;
+      length = (args[3] as number | undefined) ?? buffer.byteLength - offset;
+      position = (args[4] as number | null | undefined) ?? null;
+    }
+    const content = vfs.content(open.node.entry);
+    const start = position ?? open.position;
+    const bytesRead = Math.max(0, Math.min(length, content.length - start));
+    buffer.set(content.subarray(start, start + bytesRead), offset);
+    if (position === null) open.position += bytesRead;
+    return bytesRead;
+  };
+
+  patched.fstatSync = function (this: unknown, ...args: unknown[]): unknown {
+    const open = openFiles.get(args[0] as number);
+    return open ? makeStats(open.node, timesMs) : original.fstatSync.apply(this, args);
+  };
+
+  patched.closeSync = function (this: unknown, ...args: unknown[]): unknown {
+    if (openFiles.delete(args[0] as number)) return undefined;
+    return original.closeSync.apply(this, args);
+  };
+}

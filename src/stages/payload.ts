@@ -1,0 +1,130 @@
+import { open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { detectBinaryKind } from '../binary-kind.js';
+import { sha256Bytes } from '../hash.js';
+import type { Target } from '../targets.js';
+import type { VfsFileEntry, VfsIndex } from '../runtime/vfs-format.js';
+
+/** Files that no program reads at run time: type declarations, source maps and npm's own bookkeeping. */
+const DROPPED_FILE = /(\.d\.[mc]?ts|\.map)$/;
+const DROPPED_NAMES = new Set(['.package-lock.json']);
+const DROPPED_DIRS = new Set(['.bin', '.cache']);
+
+/** File names that must be real files to be used: native addons and shared libraries. */
+const NATIVE_LIBRARY = /\.(node|so(\.\d+)*|dylib|dll)$/;
+
+export interface PayloadFile {
+  relativePath: string;
+  absolutePath: string;
+  sizeBytes: number;
+  mode: number;
+  extract: boolean;
+}
+
+export interface DroppedBinary {
+  relativePath: string;
+  sizeBytes: number;
+  reason: string;
+}
+
+export interface Payload {
+  indexPath: string;
+  dataPath: string;
+  index: VfsIndex;
+  dataSizeBytes: number;
+  droppedBinaries: DroppedBinary[];
+}
+
+async function listFiles(folder: string, relativeFolder: string, found: { relativePath: string; absolutePath: string }[]): Promise<void> {
+  const entries = await readdir(folder, { withFileTypes: true });
+  // Sorted, so that the payload and its id do not depend on the order the file system lists.
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    const relativePath = relativeFolder === '' ? entry.name : `${relativeFolder}/${entry.name}`;
+    const absolutePath = path.join(folder, entry.name);
+    if (entry.isDirectory()) {
+      if (!DROPPED_DIRS.has(entry.name)) await listFiles(absolutePath, relativePath, found);
+    } else if (entry.isFile() || entry.isSymbolicLink()) {
+      if (!DROPPED_NAMES.has(entry.name) && !DROPPED_FILE.test(entry.name)) found.push({ relativePath, absolutePath });
+    }
+  }
+}
+
+async function readHead(filePath: string): Promise<Uint8Array> {
+  const handle = await open(filePath, 'r');
+  try {
+    const head = new Uint8Array(4096);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Classifies one file: kept in the payload, kept and extracted at run time,
+ * or dropped because it is an executable or library for another platform.
+ */
+async function classify(
+  file: { relativePath: string; absolutePath: string },
+  target: Target,
+): Promise<PayloadFile | DroppedBinary> {
+  const info = await stat(file.absolutePath);
+  const mode = info.mode & 0o777;
+  const kind = detectBinaryKind(await readHead(file.absolutePath));
+  if (kind && (kind.format !== target.format || kind.arch !== target.arch)) {
+    return {
+      relativePath: file.relativePath,
+      sizeBytes: info.size,
+      reason: `${kind.format} ${kind.arch ?? 'unknown CPU'} binary, target is ${target.format} ${target.arch}`,
+    };
+  }
+  const isProgram = (mode & 0o111) !== 0 && !/\.[mc]?js$/.test(file.relativePath) && (kind !== undefined || !/\.\w+$/.test(file.relativePath));
+  const extract = kind !== undefined || NATIVE_LIBRARY.test(file.relativePath) || isProgram;
+  return { ...file, sizeBytes: info.size, mode, extract };
+}
+
+/**
+ * Writes the payload of one target: every file of the installed tree that a
+ * program may read or run, as one data file plus an index. Executables and
+ * libraries for other platforms are left out.
+ */
+export async function buildPayload(options: {
+  rootDir: string;
+  entry: string;
+  target: Target;
+  outDir: string;
+}): Promise<Payload> {
+  const listed: { relativePath: string; absolutePath: string }[] = [];
+  await listFiles(path.join(options.rootDir, 'node_modules'), 'node_modules', listed);
+
+  const files: Record<string, VfsFileEntry> = {};
+  const chunks: Buffer[] = [];
+  const droppedBinaries: DroppedBinary[] = [];
+  let offset = 0;
+  for (const file of listed) {
+    const classified = await classify(file, options.target);
+    if (!('absolutePath' in classified)) {
+      droppedBinaries.push(classified);
+      continue;
+    }
+    const content = await readFile(classified.absolutePath);
+    const entry: VfsFileEntry = { offset, sizeBytes: content.length, mode: classified.mode };
+    if (classified.extract) {
+      entry.extract = true;
+      entry.sha256 = sha256Bytes(content);
+    }
+    files[file.relativePath] = entry;
+    chunks.push(content);
+    offset += content.length;
+  }
+
+  const data = Buffer.concat(chunks);
+  const payloadId = sha256Bytes(sha256Bytes(data) + JSON.stringify({ entry: options.entry, files })).slice(0, 24);
+  const index: VfsIndex = { formatVersion: 1, payloadId, entry: options.entry, files };
+  const indexPath = path.join(options.outDir, `payload-${options.target.id}.json`);
+  const dataPath = path.join(options.outDir, `payload-${options.target.id}.bin`);
+  await writeFile(indexPath, JSON.stringify(index));
+  await writeFile(dataPath, data);
+  return { indexPath, dataPath, index, dataSizeBytes: data.length, droppedBinaries };
+}
