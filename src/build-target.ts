@@ -90,7 +90,10 @@ export async function buildTarget(target: Target, context: TargetBuildContext): 
 
   const selfCheck = await stage('self-check', async (): Promise<TargetBuild['selfCheck']> => {
     const launcher = await findLauncher(target, context.host);
-    if ('skipReason' in launcher) return { skipped: launcher.skipReason };
+    if ('skipReason' in launcher) {
+      report({ kind: 'info', target: target.id, message: `not started here: ${launcher.skipReason}` });
+      return { skipped: launcher.skipReason };
+    }
     await runSelfCheck({ executablePath, payloadId: payload.index.payloadId, target, launcher });
     return 'passed';
   });

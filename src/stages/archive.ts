@@ -63,8 +63,8 @@ const REGULAR_FILE_TYPE = 0o100000;
 
 /**
  * Writes one archive per requested type, each containing only the executable.
- * A `.tar.xz` is skipped when `xz` is not on PATH, and removed again when it
- * is not smaller than the `.tar.gz`; both cases are listed in `skipped`.
+ * A `.tar.xz` is skipped when `xz` is not on PATH. It is also removed again
+ * when it is not smaller than the `.tar.gz`. Both cases are listed in `skipped`.
  */
 export async function writeArchives(
   options: WriteArchivesOptions,
@@ -255,7 +255,7 @@ function ustarHeader(entry: ArchiveEntry): Buffer {
 
   const header = Buffer.alloc(TAR_BLOCK_BYTES);
   header.write(entry.name, 0, 100, 'utf8');
-  // The run bit must survive extraction; no other permission bit is needed.
+  // Mode 0755 so that extraction keeps the run bit whatever the mode of the built file was.
   writeOctal(header, 100, 8, EXECUTABLE_MODE);
   // Owner and group 0, so that the bytes do not depend on who ran the build.
   writeOctal(header, 108, 8, 0);
@@ -303,7 +303,7 @@ function gzipHeader(): Buffer {
   const header = Buffer.alloc(10);
   header[0] = 0x1f;
   header[1] = 0x8b;
-  // Compression method 8 is deflate; flags 0 means no file name or comment; the mtime field stays 0.
+  // Compression method 8 is deflate. Flags stay 0 because there is no file name or comment, and the mtime field stays 0.
   header[2] = 8;
   // Extra flags 2 announce the slowest, best compression, as gzip -9 writes them.
   header[8] = DEFLATE_LEVEL === 9 ? 2 : 0;
@@ -448,15 +448,17 @@ interface ZipEntryFields {
 const ZIP_VERSION = 20;
 /** General purpose flag bit 11: the entry name is UTF-8 rather than code page 437. */
 const ZIP_UTF8_FLAG = 0x0800;
+/** General purpose flag bits 1 and 2 for deflate: 1 is maximum compression, 0 is normal. */
+const ZIP_DEFLATE_OPTION = DEFLATE_LEVEL === 9 ? 0x0002 : 0;
 const ZIP_DEFLATE = 8;
-/** "Version made by" host 3 is Unix, which tells unzip to read the mode from the external attributes. */
+/** "Version made by" host 3 is Unix, so unzip reads the file mode from the high 16 bits of the external attributes. */
 const ZIP_HOST_UNIX = 3;
 
 /** Writes the fields that the local and the central header share, from version needed to extra field length. */
 function writeZipCommonFields(buffer: Buffer, offset: number, fields: ZipEntryFields): void {
   const { time, date } = dosDateTime(fields.mtime);
   buffer.writeUInt16LE(ZIP_VERSION, offset);
-  buffer.writeUInt16LE(isAscii(fields.name) ? 0 : ZIP_UTF8_FLAG, offset + 2);
+  buffer.writeUInt16LE((isAscii(fields.name) ? 0 : ZIP_UTF8_FLAG) | ZIP_DEFLATE_OPTION, offset + 2);
   buffer.writeUInt16LE(ZIP_DEFLATE, offset + 4);
   buffer.writeUInt16LE(time, offset + 6);
   buffer.writeUInt16LE(date, offset + 8);

@@ -52,7 +52,7 @@ function checkEntry(entry: ChecksumListEntry): void {
   if (!/^[0-9a-f]{64}$/.test(entry.sha256)) {
     throw new Error(`Invalid SHA-256 "${entry.sha256}" for ${entry.file}: expected 64 lowercase hex digits.`);
   }
-  // GNU sha256sum escapes names that contain a backslash or a line break, and other tools do not read the escapes.
+  // GNU sha256sum writes names that contain a backslash or a line break in an escaped form, which this list does not write.
   if (entry.file === '' || /[\\/\r\n]/.test(entry.file)) {
     throw new Error(`Invalid file name "${entry.file}" for a checksum list: expected a base name without "/", "\\" or line breaks.`);
   }

