@@ -28,7 +28,8 @@ export function detectBinaryKind(head: Uint8Array): BinaryKind | undefined {
   if (head[0] === 0x4d && head[1] === 0x5a) {
     // e_lfanew at 0x3c points to the "PE\0\0" signature, followed by the COFF Machine field.
     const peOffset = view.getUint32(0x3c, true);
-    if (peOffset + 6 > head.length) return { format: 'pe', arch: undefined };
+    // A PE header beyond the bytes read means this is not an executable, only text that starts with "MZ".
+    if (peOffset + 6 > head.length) return undefined;
     if (view.getUint32(peOffset) !== 0x50450000) return undefined;
     return { format: 'pe', arch: PE_MACHINES[view.getUint16(peOffset + 4, true)] };
   }

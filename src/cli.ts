@@ -10,18 +10,21 @@ import { allTargets } from './targets.js';
 const EXIT_INTERNAL_ERROR = 70;
 const EXIT_INTERRUPTED = 130;
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+/** Exit code for a command-line usage error, as in BSD sysexits' EX_USAGE family and most CLIs. */
+const EXIT_USAGE = 2;
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 interface BuildCommandOptions {
   bin?: string;
-  target: string[];
+  target?: string[];
   node?: string;
   out?: string;
   cache?: string;
   checksums?: string;
-  with: string[];
+  with?: string[];
   ignoreEngines?: boolean;
   json?: boolean;
 }
@@ -74,7 +77,11 @@ async function runBuild(spec: string, flags: BuildCommandOptions): Promise<void>
 const targetIds = allTargets().map((target) => target.id);
 const program = new Command('duo-sea')
   .description('Build self-contained executables of a Node.js command-line program, one per OS and CPU.')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .exitOverride((error) => {
+    // Help and version output exit 0; every other commander error is a usage error.
+    process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE);
+  });
 
 program
   .command('build')
@@ -83,14 +90,13 @@ program
   .option('--bin <name>', 'bin entry to package (default: the only one, or the one named like the package)')
   .addOption(
     new Option('--target <id>', `target to build, repeatable: ${targetIds.join(', ')} (default: every target with a base binary)`)
-      .argParser(collect)
-      .default([]),
+      .argParser(collect),
   )
   .option('--node <version>', `Node version of the base binaries (default: ${DEFAULT_NODE_VERSION})`)
   .option('--out <dir>', `output folder (default: ${DEFAULT_OUT_DIR})`)
   .option('--cache <dir>', 'cache folder (default: $DUO_SEA_CACHE, else duo-sea in the user cache folder)')
   .option('--checksums <dir>', 'folder of pinned base binary checksums (default: the one shipped with duo-sea)')
-  .addOption(new Option('--with <spec>', 'package installed beside the program, repeatable').argParser(collect).default([]))
+  .addOption(new Option('--with <spec>', 'package installed beside the program, repeatable').argParser(collect))
   .option('--ignore-engines', "build even if the Node version does not satisfy the program's engines.node")
   .option('--json', 'print a machine-readable summary on stdout')
   .action(runBuild);

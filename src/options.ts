@@ -78,7 +78,11 @@ export function normalizeOptions(options: BuildOptions): NormalizedOptions {
 
   const requested = options.targets && options.targets.length > 0 ? [...new Set(options.targets)] : undefined;
   const epochText = env.SOURCE_DATE_EPOCH;
-  const epochSeconds = options.sourceDateEpochSeconds ?? (epochText && /^\d+$/.test(epochText) ? Number(epochText) : DEFAULT_ARCHIVE_EPOCH_SECONDS);
+  if (options.sourceDateEpochSeconds === undefined && epochText !== undefined && epochText !== '' && !/^\d+$/.test(epochText)) {
+    // The reproducible-builds specification asks tools to fail on a malformed value rather than ignore it.
+    throw invalidOption('SOURCE_DATE_EPOCH', epochText, `SOURCE_DATE_EPOCH="${epochText}" is not a whole number of seconds.`, 'Set it to a Unix time such as 1700000000, or unset it.');
+  }
+  const epochSeconds = options.sourceDateEpochSeconds ?? (epochText ? Number(epochText) : DEFAULT_ARCHIVE_EPOCH_SECONDS);
 
   return {
     spec: options.spec,

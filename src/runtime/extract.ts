@@ -11,7 +11,11 @@ const COMPLETE_MARKER = '.duo-sea-complete';
 export interface PayloadRoot {
   /** Absolute folder where the program's files appear. */
   root: string;
-  /** True when every file marked `extract` exists as a real, verified file under the root. */
+  /**
+   * True when every file marked `extract` exists as a real file under the
+   * root: verified against its SHA-256 when written, and checked by size when
+   * an existing folder is reused.
+   */
   extracted: boolean;
   /** Why extraction failed, for a clear error when the program needs one of those files. */
   extractionError?: string;
@@ -81,6 +85,30 @@ function writeExtractedFiles(folder: string, index: VfsIndex, data: Uint8Array):
 }
 
 /**
+ * Renames a finished staging folder to the root. When the root already
+ * exists, a copy that started at the same moment finished first: its folder
+ * is kept and the staging folder removed. Only a damaged root is moved aside
+ * and replaced.
+ */
+function moveIntoPlace(staging: string, root: string, index: VfsIndex): void {
+  try {
+    fs.renameSync(staging, root);
+    return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'EPERM') throw error;
+  }
+  if (isCompleteExtraction(root, index)) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    return;
+  }
+  const damaged = `${staging}-damaged`;
+  fs.renameSync(root, damaged);
+  fs.renameSync(staging, root);
+  fs.rmSync(damaged, { recursive: true, force: true });
+}
+
+/**
  * Chooses where the program's files appear and writes out the files that
  * must be real. Extraction goes into a temporary folder that is renamed into
  * place, so two copies of the executable that start at once never see a
@@ -100,8 +128,7 @@ export function preparePayloadRoot(index: VfsIndex, data: Uint8Array): PayloadRo
   try {
     fs.mkdirSync(staging, { mode: 0o700 });
     writeExtractedFiles(staging, index, data);
-    if (fs.existsSync(root)) fs.rmSync(root, { recursive: true, force: true });
-    fs.renameSync(staging, root);
+    moveIntoPlace(staging, root, index);
     return { root, extracted: true };
   } catch (error) {
     fs.rmSync(staging, { recursive: true, force: true });

@@ -38,6 +38,34 @@ function errnoError(code: 'ENOENT' | 'EISDIR' | 'ENOTDIR' | 'EROFS', syscall: st
   return error;
 }
 
+/** Converts stats to the BigInt form that `{ bigint: true }` asks for; its `is*` methods read the bigint mode. */
+function toBigIntStats(stats: fs.Stats): fs.BigIntStats {
+  const result: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(stats)) {
+    result[key] = typeof value === 'number' ? BigInt(Math.trunc(value)) : value;
+  }
+  for (const unit of ['atime', 'mtime', 'ctime', 'birthtime']) {
+    result[`${unit}Ns`] = BigInt(Math.trunc(stats[`${unit}Ms` as 'mtimeMs'])) * 1_000_000n;
+  }
+  const type = Number(stats.mode) & fs.constants.S_IFMT;
+  Object.assign(result, {
+    isFile: () => type === S_IFREG,
+    isDirectory: () => type === S_IFDIR,
+    isSymbolicLink: () => false,
+    isBlockDevice: () => false,
+    isCharacterDevice: () => false,
+    isFIFO: () => false,
+    isSocket: () => false,
+  });
+  return result as unknown as fs.BigIntStats;
+}
+
+function statsFor(node: VfsNode, timesMs: number, options: unknown): fs.Stats | fs.BigIntStats {
+  const stats = makeStats(node, timesMs);
+  const bigint = typeof options === 'object' && options !== null && (options as { bigint?: boolean }).bigint;
+  return bigint ? toBigIntStats(stats) : stats;
+}
+
 /** Builds an fs.Stats for a packaged file or folder, with the executable's own times. */
 function makeStats(node: VfsNode, timesMs: number): fs.Stats {
   const stats = Object.create(fs.Stats.prototype) as fs.Stats;
@@ -75,23 +103,30 @@ function decode(content: Buffer, options: unknown): string | Buffer {
 }
 
 function listDirectory(vfs: Vfs, node: VfsNode & { kind: 'directory' }, options: unknown): (string | fs.Dirent)[] {
-  const names = [...node.children].sort();
-  const withFileTypes = typeof options === 'object' && options !== null && (options as { withFileTypes?: boolean }).withFileTypes;
-  if (!withFileTypes) return names;
-  const parent = vfs.absolute(node.relativePath);
-  return names.map((name) => {
-    const childPath = node.relativePath === '' ? name : `${node.relativePath}/${name}`;
-    const type = vfs.index.files[childPath] ? UV_DIRENT_FILE : UV_DIRENT_DIR;
-    const DirentClass = fs.Dirent as unknown as new (name: string, type: number, parentPath: string) => fs.Dirent;
-    return new DirentClass(name, type, parent);
-  });
+  const flags = (typeof options === 'object' && options !== null ? options : {}) as { withFileTypes?: boolean; recursive?: boolean };
+  const DirentClass = fs.Dirent as unknown as new (name: string, type: number, parentPath: string) => fs.Dirent;
+  const listed: (string | fs.Dirent)[] = [];
+  const visit = (folder: VfsNode & { kind: 'directory' }, prefix: string): void => {
+    for (const name of [...folder.children].sort()) {
+      const childPath = folder.relativePath === '' ? name : `${folder.relativePath}/${name}`;
+      const isFile = vfs.index.files[childPath] !== undefined;
+      if (flags.withFileTypes) listed.push(new DirentClass(name, isFile ? UV_DIRENT_FILE : UV_DIRENT_DIR, vfs.absolute(folder.relativePath)));
+      else listed.push(prefix + name);
+      if (flags.recursive && !isFile) {
+        const child = vfs.lookup(vfs.absolute(childPath));
+        if (child?.kind === 'directory') visit(child, prefix + name + path.sep);
+      }
+    }
+  };
+  visit(node, '');
+  return listed;
 }
 
 /**
  * Serves the packaged files through the `fs` module: every read-only call
  * on a path under the payload root answers from the payload, and every other
- * call goes to the real file system unchanged. Calls that would write under
- * the root fail with EROFS, as on a read-only mount.
+ * call goes to the real file system unchanged. The common calls that would
+ * write under the root fail with EROFS, as on a read-only mount.
  */
 export function installFsOverlay(vfs: Vfs, timesMs: number): void {
   const virtual = (value: unknown): { node: VfsNode; filePath: string } | undefined => {
@@ -109,8 +144,8 @@ export function installFsOverlay(vfs: Vfs, timesMs: number): void {
   const syncCalls: Record<string, (found: { node: VfsNode; filePath: string }, args: unknown[]) => unknown> = {
     readFileSync: ({ node, filePath }, args) => readFileSyncVirtual(node, filePath, args[1]),
     existsSync: () => true,
-    statSync: ({ node }) => makeStats(node, timesMs),
-    lstatSync: ({ node }) => makeStats(node, timesMs),
+    statSync: ({ node }, args) => statsFor(node, timesMs, args[1]),
+    lstatSync: ({ node }, args) => statsFor(node, timesMs, args[1]),
     accessSync: ({ filePath }, args) => {
       const mode = typeof args[1] === 'number' ? args[1] : fs.constants.F_OK;
       if (mode & fs.constants.W_OK) throw errnoError('EROFS', 'access', filePath);
@@ -179,7 +214,9 @@ export function installFsOverlay(vfs: Vfs, timesMs: number): void {
   patched.createReadStream = function (this: unknown, ...args: unknown[]): unknown {
     const found = virtual(args[0]);
     if (!found) return originalCreateReadStream.apply(this, args);
-    const options = (typeof args[1] === 'object' && args[1] !== null ? args[1] : {}) as { start?: number; end?: number; encoding?: BufferEncoding };
+    const options = (
+      typeof args[1] === 'string' ? { encoding: args[1] } : typeof args[1] === 'object' && args[1] !== null ? args[1] : {}
+    ) as { start?: number; end?: number; encoding?: BufferEncoding };
     const content = readFileSyncVirtual(found.node, found.filePath, undefined) as Buffer;
     const slice = content.subarray(options.start ?? 0, options.end === undefined ? undefined : options.end + 1);
     const stream = Readable.from([slice], { objectMode: false });
@@ -188,6 +225,62 @@ export function installFsOverlay(vfs: Vfs, timesMs: number): void {
   };
 
   installDescriptorCalls({ vfs, virtual, patched, timesMs });
+  rejectWritesUnderRoot(vfs, patched);
+}
+
+/** Calls that change the file system, with the positions of their path arguments. */
+const WRITING_CALLS: Record<string, number[]> = {
+  writeFile: [0],
+  appendFile: [0],
+  mkdir: [0],
+  unlink: [0],
+  rm: [0],
+  rmdir: [0],
+  rename: [0, 1],
+  copyFile: [1],
+  symlink: [1],
+  chmod: [0],
+  truncate: [0],
+  utimes: [0],
+};
+
+/**
+ * Makes every call that would change a path under the payload root fail
+ * with EROFS, as on a read-only mount: the payload never changes, and the
+ * folder of extracted files stays as it was verified.
+ */
+function rejectWritesUnderRoot(vfs: Vfs, patched: Record<string, AnyFunction>): void {
+  const promises = fs.promises as unknown as Record<string, AnyFunction>;
+  const underRoot = (args: unknown[], positions: number[]): string | undefined => {
+    for (const position of positions) {
+      const filePath = toAbsolutePath(args[position]);
+      if (filePath !== undefined && vfs.relative(filePath) !== undefined) return filePath;
+    }
+    return undefined;
+  };
+  for (const [name, positions] of Object.entries(WRITING_CALLS)) {
+    const originalSync = patched[`${name}Sync`];
+    const originalCallback = patched[name];
+    const originalPromise = promises[name];
+    patched[`${name}Sync`] = function (this: unknown, ...args: unknown[]): unknown {
+      const filePath = underRoot(args, positions);
+      if (filePath) throw errnoError('EROFS', name, filePath);
+      return originalSync.apply(this, args);
+    };
+    patched[name] = function (this: unknown, ...args: unknown[]): unknown {
+      const filePath = underRoot(args, positions);
+      if (!filePath) return originalCallback.apply(this, args);
+      process.nextTick(args[args.length - 1] as AnyFunction, errnoError('EROFS', name, filePath));
+      return undefined;
+    };
+    if (originalPromise) {
+      promises[name] = async function (this: unknown, ...args: unknown[]): Promise<unknown> {
+        const filePath = underRoot(args, positions);
+        if (filePath) throw errnoError('EROFS', name, filePath);
+        return originalPromise.apply(this, args);
+      };
+    }
+  }
 }
 
 /**

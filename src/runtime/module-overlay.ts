@@ -58,16 +58,19 @@ function resolveExports(exportsField: unknown, subpath: string): string | undefi
 
   const map = exportsField as Record<string, unknown>;
   if (subpath in map) return exportTarget(map[subpath]);
+  // Node picks the pattern with the longest prefix before `*`, and `*` must match at least one character.
+  let best: { prefix: string; match: string; value: unknown } | undefined;
   for (const [key, value] of Object.entries(map)) {
     const star = key.indexOf('*');
     if (star === -1) continue;
     const prefix = key.slice(0, star);
     const suffix = key.slice(star + 1);
-    if (subpath.startsWith(prefix) && subpath.endsWith(suffix) && subpath.length >= key.length - 1) {
-      const match = subpath.slice(prefix.length, subpath.length - suffix.length);
-      return exportTarget(value)?.replaceAll('*', match);
+    const matches = subpath.startsWith(prefix) && subpath.endsWith(suffix) && subpath.length > prefix.length + suffix.length;
+    if (matches && (!best || prefix.length > best.prefix.length)) {
+      best = { prefix, match: subpath.slice(prefix.length, subpath.length - suffix.length), value };
     }
   }
+  if (best) return exportTarget(best.value)?.replaceAll('*', best.match);
   return undefined;
 }
 
@@ -127,6 +130,15 @@ export class VfsResolver {
     return this.resolveFileOrDirectory(path.resolve(packageDir, subpath));
   }
 
+  /** Resolves a bare request in one node_modules folder: a package folder, or a file such as `name.js`. */
+  private resolveInNodeModules(nodeModules: string, name: string, subpath: string, request: string): string | undefined {
+    const packageDir = path.join(nodeModules, name);
+    const manifest = this.readJson(path.join(packageDir, 'package.json'));
+    // A package with `exports` exposes only what they list; anything else is not found, as in Node.
+    if (manifest && manifest.exports !== undefined) return this.resolvePackage(packageDir, subpath);
+    return this.resolveFileOrDirectory(path.join(nodeModules, ...request.split('/')));
+  }
+
   /** Returns the payload path of a request made from `fromDir`, or undefined when the payload does not have it. */
   resolve(request: string, fromDir: string): string | undefined {
     if (request.startsWith(VFS_SPECIFIER_PREFIX)) {
@@ -143,8 +155,8 @@ export class VfsResolver {
     let folder = fromDir;
     while (this.vfs.relative(folder) !== undefined) {
       if (path.basename(folder) !== 'node_modules') {
-        const packageDir = path.join(folder, 'node_modules', name);
-        if (this.vfs.lookup(packageDir)?.kind === 'directory') return this.resolvePackage(packageDir, subpath);
+        const found = this.resolveInNodeModules(path.join(folder, 'node_modules'), name, subpath, request);
+        if (found) return found;
       }
       const parent = path.dirname(folder);
       if (parent === folder) break;

@@ -42,12 +42,11 @@ export class Vfs {
 
   /** Returns the path relative to the root, with `/` separators, or undefined for a path outside it. */
   relative(absolutePath: string): string | undefined {
-    if (absolutePath === this.root) return '';
-    const prefix = this.root.endsWith(path.sep) ? this.root : this.root + path.sep;
-    if (!absolutePath.startsWith(prefix)) return undefined;
-    const relativePath = path.normalize(absolutePath.slice(prefix.length));
-    if (relativePath.startsWith('..')) return undefined;
-    return path.sep === '/' ? relativePath.replace(/\/+$/, '') : relativePath.split(path.sep).join('/').replace(/\/+$/, '');
+    // Most fs calls are for paths elsewhere; this check keeps them cheap.
+    if (!absolutePath.startsWith(this.root)) return undefined;
+    const relativePath = path.relative(this.root, absolutePath);
+    if (relativePath === '..' || relativePath.startsWith('..' + path.sep) || path.isAbsolute(relativePath)) return undefined;
+    return path.sep === '/' ? relativePath : relativePath.split(path.sep).join('/');
   }
 
   absolute(relativePath: string): string {

@@ -40,22 +40,52 @@ export interface WriteArchivesOptions {
   mtime: Date;
 }
 
+/*
+ * Compression settings, measured with Node 20.20.2 (its bundled zlib) and
+ * xz 5.4.1 on a 2-core AMD EPYC VM. Input: a 116,423,904-byte linux-x64
+ * Node 26.10.0 binary after llvm-strip --strip-all. Ratio is to xz -9.
+ *
+ *   setting               bytes        ratio   wall s   max RSS
+ *   deflate level 6       43,045,032   1.584      3.0
+ *   deflate level 9       42,935,447   1.580      6.7
+ *   xz -6 -T1             27,487,908   1.011     48.1    95 MiB
+ *   xz -6 -T0 (5 blocks)  27,590,392   1.015     29.0   260 MiB
+ *   xz -9 -T1             27,179,372   1.000     66.9   675 MiB
+ *   xz -9 -T0 (1 block)   27,179,380   1.000     64.6   812 MiB
+ *   xz -9e -T1            27,152,524   0.999     63.4   675 MiB
+ *   xz -9e -T0            27,152,532   0.999     67.5   812 MiB
+ *
+ * With a 15,425,706-byte JavaScript payload appended, xz -6 -T1 gave 1.0115
+ * times the sum of xz -9 of the binary and xz -9 of the payload alone.
+ */
+
 /**
- * Level 9 of Node's bundled zlib, measured on a 116,423,904-byte stripped
- * linux-x64 Node 26.10.0 binary (Node 20.20.2, 2-core AMD EPYC VM):
- * level 6 gave 43,045,032 bytes in 3.0 s, level 9 gave 42,935,447 bytes in
- * 6.7 s. Zip is the only archive of Windows targets, so the smaller output
- * is worth 4 s per target.
+ * Deflate level 9 costs about 4 s more per target than level 6 and saves
+ * 0.25%. That is worth it because the zip is the only archive of Windows
+ * targets.
+ * NOTE: Node bundles Chromium's zlib fork, whose deflate output can change
+ * between Node versions, and some versions of the fork pick their match hash
+ * by CPU features. Gzip and zip bytes are only known to repeat with the same
+ * Node build on the same kind of CPU.
  */
 const DEFLATE_LEVEL = 9;
 
-/*
- * PLACEHOLDER: the xz table and choice go here after the measurement.
+/**
+ * xz -6 stays within 1.2% of xz -9 but needs about 30% less CPU time and
+ * 95 MiB instead of 675 MiB of memory, so two targets can compress at once
+ * on a small machine. It runs one thread because the build runs targets
+ * two at a time (buildTargets in build.ts). Multi-threaded xz would also
+ * split the input into blocks, which costs size, and before xz 5.4 it fell
+ * back to single-threaded output on one-CPU hosts. XZ_DEFAULTS and XZ_OPT
+ * are removed from xz's environment, so these options alone set the output,
+ * which repeats for the same xz version.
+ * NOTE: measured on a linux-x64 binary only. Darwin and arm64 binaries may
+ * show another gap between -6 and -9.
  */
-const XZ_ARGUMENTS = ['--compress', '--stdout', '--format=xz', '--check=crc64', '-9', '--threads=1'];
+const XZ_ARGUMENTS = ['--compress', '--stdout', '--format=xz', '--check=crc64', '-6', '--threads=1'];
 
 const TAR_BLOCK_BYTES = 512;
-/** The largest number that fits the 11 octal digits of a ustar size or time field; as a size, 8 GiB - 1. */
+/** The largest number that fits the 11 octal digits of a ustar size or time field, which as a size is 8 GiB - 1. */
 const TAR_MAX_FIELD_VALUE = 8 ** 11 - 1;
 const ZIP_MAX_SIZE_BYTES = 0xffffffff;
 const EXECUTABLE_MODE = 0o755;
@@ -109,7 +139,7 @@ async function describeEntry(options: WriteArchivesOptions): Promise<ArchiveEntr
       code: 'E_ARCHIVE_FAILED',
       stage: 'archive',
       input: options.executablePath,
-      message: `Cannot read the executable to archive: ${messageOf(error)}.`,
+      message: `Reading the executable ${options.executablePath} to archive it failed: ${messageOf(error)}.`,
       cause: error,
     });
   }
@@ -230,14 +260,17 @@ class TarStream {
       readBytes += (chunk as Buffer).length;
       yield* this.counted(chunk as Buffer);
     }
-    if (readBytes !== this.entry.sizeBytes) {
-      throw new Error(`${this.entry.sourcePath} changed size while it was archived (${this.entry.sizeBytes} bytes, then ${readBytes})`);
-    }
+    checkReadSize(this.entry, readBytes);
 
     const padding = (TAR_BLOCK_BYTES - (readBytes % TAR_BLOCK_BYTES)) % TAR_BLOCK_BYTES;
     // Two zero blocks mark the end of a tar archive.
     yield* this.counted(Buffer.alloc(padding + 2 * TAR_BLOCK_BYTES));
   }
+}
+
+function checkReadSize(entry: ArchiveEntry, readBytes: number): void {
+  if (readBytes === entry.sizeBytes) return;
+  throw new Error(`${entry.sourcePath} changed size while it was archived (${entry.sizeBytes} bytes, then ${readBytes})`);
 }
 
 /** Builds the 512-byte ustar header of the entry. */
@@ -296,8 +329,8 @@ async function writeTarGz(entry: ArchiveEntry, destination: string): Promise<voi
 
 /**
  * Returns a gzip member header (RFC 1952) with the same bytes on every host.
- * zlib's own gzip header stores the host OS, which differs between Linux,
- * macOS and Windows builds of zlib, so the header is written here instead.
+ * zlib's own gzip header stores the OS that zlib was built for (OS_CODE in
+ * zutil.h: 3 on Linux, 19 on macOS, 10 on Windows), so it is written here.
  */
 function gzipHeader(): Buffer {
   const header = Buffer.alloc(10);
@@ -362,6 +395,8 @@ async function writeTarXz(entry: ArchiveEntry, destination: string): Promise<voi
   ]);
 
   if (exit.status === 'rejected') throw exit.reason;
+  // A failure to read the executable comes first. EPIPE only means that xz stopped reading, and its exit code tells why.
+  if (feeding.status === 'rejected' && (feeding.reason as NodeJS.ErrnoException).code !== 'EPIPE') throw feeding.reason;
   const { code, signal } = exit.value;
   if (code !== 0) {
     const ending = signal ? `was stopped by ${signal}` : `exited with code ${code}`;
@@ -381,9 +416,11 @@ async function writeZip(entry: ArchiveEntry, destination: string): Promise<void>
   const handle = await open(destination, 'w');
   try {
     const localHeaderBytes = 30 + name.length;
+    checkZipOffsets(entry, localHeaderBytes);
     await handle.write(Buffer.alloc(localHeaderBytes));
     const data = await writeDeflated(entry.sourcePath, handle);
-    checkZipSize(entry, data.compressedBytes);
+    checkReadSize(entry, data.sizeBytes);
+    checkZipOffsets(entry, localHeaderBytes + data.compressedBytes);
 
     const fields: ZipEntryFields = { name, crc32: data.crc32, compressedBytes: data.compressedBytes, sizeBytes: data.sizeBytes, mtime: entry.mtime };
     const centralDirectory = zipCentralHeader(fields);
@@ -422,9 +459,9 @@ async function writeDeflated(
   return { crc32, sizeBytes, compressedBytes };
 }
 
-function checkZipSize(entry: ArchiveEntry, compressedBytes: number): void {
-  // ZIP64 is not written, so sizes and offsets must fit 32 bits.
-  const largest = Math.max(entry.sizeBytes, compressedBytes + 30 + entry.name.length);
+/** Throws when a size or the central directory offset does not fit 32 bits, because ZIP64 is not written. */
+function checkZipOffsets(entry: ArchiveEntry, centralDirectoryOffset: number): void {
+  const largest = Math.max(entry.sizeBytes, centralDirectoryOffset);
   if (largest < ZIP_MAX_SIZE_BYTES) return;
   throw new DuoSeaError({
     code: 'E_ARCHIVE_FAILED',

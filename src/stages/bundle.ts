@@ -77,7 +77,8 @@ function payloadPathsPlugin(rootDir: string): esbuild.Plugin {
       build.onLoad({ filter: /\.[mc]?js$/ }, async (args) => {
         if (!args.path.startsWith(rootDir + path.sep)) return undefined;
         const source = await readFile(args.path, 'utf8');
-        const { code, changed } = transformModuleSource(source, toPayloadPath(rootDir, args.path), formatOf(args.path));
+        const { code, changed, warning } = transformModuleSource(source, toPayloadPath(rootDir, args.path), formatOf(args.path));
+        if (warning) return { contents: source, loader: 'js', warnings: [{ text: warning }] };
         return changed ? { contents: code, loader: 'js' } : undefined;
       });
     },

@@ -127,13 +127,30 @@ async function readManifestFromTarball(tarballPath: string, spec: string): Promi
 }
 
 /**
+ * Returns the bin entries as npm installs them: each name reduced to its base
+ * name and each script path kept inside the package, so a bin name can never
+ * place the executable outside the output folder.
+ */
+function binEntries(manifest: PackageManifest): [string, string][] {
+  const raw: [string, string][] =
+    typeof manifest.bin === 'string' ? [[unscopedName(manifest.name), manifest.bin]] : Object.entries(manifest.bin ?? {});
+  const entries: [string, string][] = [];
+  for (const [rawName, rawScript] of raw) {
+    if (typeof rawScript !== 'string') continue;
+    const name = path.posix.basename(rawName.replaceAll('\\', '/'));
+    const scriptPath = path.posix.join('/', rawScript.replaceAll('\\', '/')).slice(1);
+    if (name === '' || name === '.' || name === '..' || scriptPath === '') continue;
+    entries.push([name, scriptPath]);
+  }
+  return entries;
+}
+
+/**
  * Picks the bin entry to package: the one named `requested`, else the only
  * one, else the one named like the package without its scope.
  */
 export function chooseBin(manifest: PackageManifest, requested: string | undefined): BinChoice {
-  const entries: [string, string][] =
-    typeof manifest.bin === 'string' ? [[unscopedName(manifest.name), manifest.bin]] : Object.entries(manifest.bin ?? {});
-  const normalize = (scriptPath: string): string => path.posix.normalize(scriptPath.replaceAll('\\', '/'));
+  const entries = binEntries(manifest);
   const names = entries.map(([name]) => name).join(', ');
 
   if (entries.length === 0) {
@@ -147,7 +164,7 @@ export function chooseBin(manifest: PackageManifest, requested: string | undefin
   }
   if (requested !== undefined) {
     const match = entries.find(([name]) => name === requested);
-    if (match) return { name: match[0], scriptPath: normalize(match[1]) };
+    if (match) return { name: match[0], scriptPath: match[1] };
     throw new DuoSeaError({
       code: 'E_UNKNOWN_BIN',
       stage: 'resolve',
@@ -157,9 +174,9 @@ export function chooseBin(manifest: PackageManifest, requested: string | undefin
       hint: `Pass --bin with one of: ${names}.`,
     });
   }
-  if (entries.length === 1) return { name: entries[0][0], scriptPath: normalize(entries[0][1]) };
+  if (entries.length === 1) return { name: entries[0][0], scriptPath: entries[0][1] };
   const named = entries.find(([name]) => name === unscopedName(manifest.name));
-  if (named) return { name: named[0], scriptPath: normalize(named[1]) };
+  if (named) return { name: named[0], scriptPath: named[1] };
   throw new DuoSeaError({
     code: 'E_AMBIGUOUS_BIN',
     stage: 'resolve',

@@ -1,26 +1,128 @@
+import { tokenizer } from 'acorn';
+
 /**
  * Source rewrites that give each bundled module the paths it would have
  * under `node`. The bundle is one script, so without them every module would
  * see the executable's path in `import.meta.url`, `__dirname` and
  * `__filename`, and computed `require()` calls would resolve from the wrong
  * folder. Each rewrite calls a helper that the runtime passes into the
- * bundle, with the module's path relative to the payload root.
+ * bundle, with the module's path relative to the payload root. The source is
+ * tokenized, so text inside strings, templates, comments and regular
+ * expressions is never changed.
  */
 
 export type ModuleFormat = 'commonjs' | 'module';
 
-const IMPORT_META = /\bimport\.meta\.(url|dirname|filename)\b/g;
-const DECLARES_PATH_GLOBALS = /\b(?:var|let|const|function|class)\s+(?:__dirname|__filename)\b/;
-const USES_PATH_GLOBALS = /\b(?:__dirname|__filename)\b/;
-/** A `require(` whose argument is not a plain string literal, and `require.resolve(`. */
-const COMPUTED_REQUIRE = /(?<![.\w$])require(\s*\(\s*)(?!['"][^'"`$\\]*['"]\s*\))/g;
-const REQUIRE_RESOLVE = /(?<![.\w$])require\.resolve(\s*\()/g;
-/** A leading hashbang line and directive prologue ("use strict"), which must stay first. */
-const PROLOGUE = /^(?:#![^\n]*\n)?(?:\s*(?:\/\/[^\n]*\n|\/\*[\s\S]*?\*\/|(['"])use strict\1;?))*/;
-
 export interface TransformResult {
   code: string;
   changed: boolean;
+  /** Set when the file could not be tokenized and was left as it is. */
+  warning?: string;
+}
+
+/** The parts of an acorn token that the rewrites read. */
+interface Token {
+  type: { label: string };
+  value?: unknown;
+  start: number;
+  end: number;
+}
+
+interface Edit {
+  start: number;
+  end: number;
+  text: string;
+}
+
+const IMPORT_META_HELPERS: Record<string, string> = {
+  url: '__duoSeaModuleUrl',
+  dirname: '__duoSeaModuleDir',
+  filename: '__duoSeaModulePath',
+};
+const DECLARING_KEYWORDS = new Set(['var', 'let', 'const', 'function', 'class']);
+
+function tokenize(source: string, format: ModuleFormat): Token[] {
+  return [
+    ...(tokenizer(source, {
+      ecmaVersion: 'latest',
+      sourceType: format === 'module' ? 'module' : 'script',
+      allowHashBang: true,
+      allowReturnOutsideFunction: true,
+      allowAwaitOutsideFunction: true,
+      allowImportExportEverywhere: true,
+    }) as Iterable<Token>),
+  ];
+}
+
+const label = (token: Token | undefined): string | undefined => token?.type.label;
+const isName = (token: Token | undefined, value: string): boolean => label(token) === 'name' && token?.value === value;
+const isMemberAccess = (previous: Token | undefined): boolean => label(previous) === '.' || label(previous) === '?.';
+
+/** Finds `import.meta.url`, `.dirname` and `.filename`. */
+function importMetaEdits(tokens: Token[], literal: string): Edit[] {
+  const edits: Edit[] = [];
+  for (let i = 0; i + 4 < tokens.length; i++) {
+    if (label(tokens[i]) !== 'import' || label(tokens[i + 1]) !== '.' || !isName(tokens[i + 2], 'meta') || label(tokens[i + 3]) !== '.') continue;
+    const property = tokens[i + 4];
+    const helper = label(property) === 'name' ? IMPORT_META_HELPERS[property.value as string] : undefined;
+    if (helper) edits.push({ start: tokens[i].start, end: property.end, text: `${helper}(${literal})` });
+  }
+  return edits;
+}
+
+/** Finds `require(<not a string literal>)` and `require.resolve(`, which esbuild leaves to run time. */
+function requireEdits(tokens: Token[], literal: string): Edit[] {
+  const edits: Edit[] = [];
+  for (let i = 0; i + 1 < tokens.length; i++) {
+    if (!isName(tokens[i], 'require') || isMemberAccess(tokens[i - 1]) || DECLARING_KEYWORDS.has(String(tokens[i - 1]?.value))) continue;
+    const next = tokens[i + 1];
+    const isLiteralCall = label(next) === '(' && label(tokens[i + 2]) === 'string' && label(tokens[i + 3]) === ')';
+    const isComputedCall = label(next) === '(' && !isLiteralCall;
+    const isResolve = label(next) === '.' && isName(tokens[i + 2], 'resolve');
+    if (isComputedCall || isResolve) edits.push({ start: tokens[i].start, end: tokens[i].end, text: `__duoSeaRequire(${literal})` });
+  }
+  return edits;
+}
+
+/**
+ * Returns the offset after the hashbang and directive prologue ("use strict"),
+ * where a declaration may go, and whether the last directive lacks its semicolon.
+ */
+function prologueEnd(tokens: Token[], source: string): { at: number; needsSemicolon: boolean } {
+  let end = tokens[0]?.start ?? 0;
+  let needsSemicolon = false;
+  let i = 0;
+  while (label(tokens[i]) === 'string') {
+    const next = tokens[i + 1];
+    if (label(next) === ';') {
+      end = next.end;
+      needsSemicolon = false;
+      i += 2;
+      continue;
+    }
+    // Without a semicolon, a string is a directive only when a line break ends its statement.
+    if (next && !source.slice(tokens[i].end, next.start).includes('\n')) break;
+    end = tokens[i].end;
+    needsSemicolon = true;
+    i += 1;
+  }
+  return { at: end, needsSemicolon };
+}
+
+/** Declares `__filename` and `__dirname` for a CommonJS module that uses them and does not declare them itself. */
+function pathGlobalsEdit(tokens: Token[], source: string, literal: string): Edit | undefined {
+  let uses = false;
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i];
+    if (label(token) !== 'name' || (token.value !== '__dirname' && token.value !== '__filename')) continue;
+    if (DECLARING_KEYWORDS.has(String(tokens[i - 1]?.value))) return undefined;
+    if (!isMemberAccess(tokens[i - 1])) uses = true;
+  }
+  if (!uses) return undefined;
+  const { at, needsSemicolon } = prologueEnd(tokens, source);
+  // On the prologue's last line, so line numbers in stack traces stay those of the original file.
+  const separator = needsSemicolon ? ';' : '';
+  return { start: at, end: at, text: `${separator}var __filename = __duoSeaModulePath(${literal}), __dirname = __duoSeaModuleDir(${literal});` };
 }
 
 /**
@@ -28,22 +130,27 @@ export interface TransformResult {
  * the payload, embedded as a string literal.
  */
 export function transformModuleSource(source: string, relativePath: string, format: ModuleFormat): TransformResult {
-  const literal = JSON.stringify(relativePath);
-  let code = source.replace(IMPORT_META, (_match, property: string) => {
-    if (property === 'url') return `__duoSeaModuleUrl(${literal})`;
-    if (property === 'dirname') return `__duoSeaModuleDir(${literal})`;
-    return `__duoSeaModulePath(${literal})`;
-  });
+  const mayNeedEdits = source.includes('import.meta') || (format === 'commonjs' && /require|__dirname|__filename/.test(source));
+  if (!mayNeedEdits) return { code: source, changed: false };
 
-  if (format === 'commonjs') {
-    code = code.replace(REQUIRE_RESOLVE, `__duoSeaRequire(${literal}).resolve$1`);
-    code = code.replace(COMPUTED_REQUIRE, `__duoSeaRequire(${literal})$1`);
-    if (USES_PATH_GLOBALS.test(code) && !DECLARES_PATH_GLOBALS.test(code)) {
-      const prologue = PROLOGUE.exec(code)?.[0] ?? '';
-      // Declared on the prologue's last line, so line numbers in stack traces stay those of the original file.
-      const declaration = `var __filename = __duoSeaModulePath(${literal}), __dirname = __duoSeaModuleDir(${literal});`;
-      code = prologue + declaration + code.slice(prologue.length);
-    }
+  let tokens: Token[];
+  try {
+    tokens = tokenize(source, format);
+  } catch (error) {
+    return { code: source, changed: false, warning: `left as it is, since it could not be tokenized: ${(error as Error).message}` };
   }
-  return { code, changed: code !== source };
+
+  const literal = JSON.stringify(relativePath);
+  const edits = importMetaEdits(tokens, literal);
+  if (format === 'commonjs') {
+    edits.push(...requireEdits(tokens, literal));
+    const declaration = pathGlobalsEdit(tokens, source, literal);
+    if (declaration) edits.push(declaration);
+  }
+  if (edits.length === 0) return { code: source, changed: false };
+
+  edits.sort((a, b) => b.start - a.start);
+  let code = source;
+  for (const edit of edits) code = code.slice(0, edit.start) + edit.text + code.slice(edit.end);
+  return { code, changed: true };
 }

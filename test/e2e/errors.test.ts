@@ -11,18 +11,18 @@ interface FailedBuild {
 }
 
 /** Runs a build that must fail, with --json so the error can be read back. */
-function failingBuild(args: string[], env: NodeJS.ProcessEnv = {}): FailedBuild {
+async function failingBuild(args: string[]): Promise<FailedBuild> {
   const workDir = tempDir('e2e-error');
   const outDir = path.join(workDir, 'dist');
-  const result = runCli(['build', ...args, '--out', outDir, '--json'], { cwd: workDir, env, timeoutMs: 300_000 });
+  const result = await runCli(['build', ...args, '--out', outDir, '--json'], { cwd: workDir, timeoutMs: 300_000 });
   const parsed = JSON.parse(result.stdout) as { ok: boolean; error: FailedBuild['error'] };
   expect(parsed.ok).toBe(false);
   return { status: result.status, stderr: result.stderr, error: parsed.error, outDir };
 }
 
 describe('build errors', () => {
-  it('rejects an unknown package', () => {
-    const failed = failingBuild(['@duo-sea-test-missing/no-such-package@1.0.0', '--target', 'linux-x64']);
+  it('rejects an unknown package', async () => {
+    const failed = await failingBuild(['@duo-sea-test-missing/no-such-package@1.0.0', '--target', 'linux-x64']);
     expect(failed.status).toBe(1);
     expect(failed.error.code).toBe('E_PACKAGE_NOT_FOUND');
     expect(failed.error.input).toBe('@duo-sea-test-missing/no-such-package@1.0.0');
@@ -31,8 +31,8 @@ describe('build errors', () => {
     expect(listFolder(failed.outDir)).toEqual([]);
   }, 120_000);
 
-  it('rejects a package without bin', () => {
-    const failed = failingBuild(['is-number@7.0.0', '--target', 'linux-x64']);
+  it('rejects a package without bin', async () => {
+    const failed = await failingBuild(['is-number@7.0.0', '--target', 'linux-x64']);
     expect(failed.status).toBe(1);
     expect(failed.error.code).toBe('E_NO_BIN');
     expect(failed.error.message).toContain('is-number@7.0.0');
@@ -40,8 +40,8 @@ describe('build errors', () => {
     expect(listFolder(failed.outDir)).toEqual([]);
   }, 120_000);
 
-  it('rejects an ambiguous bin', () => {
-    const failed = failingBuild(['typescript@6.0.3', '--target', 'linux-x64']);
+  it('rejects an ambiguous bin', async () => {
+    const failed = await failingBuild(['typescript@6.0.3', '--target', 'linux-x64']);
     expect(failed.status).toBe(1);
     expect(failed.error.code).toBe('E_AMBIGUOUS_BIN');
     expect(failed.error.expected).toBe('tsc, tsserver');
@@ -49,8 +49,8 @@ describe('build errors', () => {
     expect(listFolder(failed.outDir)).toEqual([]);
   }, 120_000);
 
-  it('rejects an unknown target', () => {
-    const failed = failingBuild(['@anthropic-ai/sandbox-runtime@0.0.78', '--target', 'linux-s390x']);
+  it('rejects an unknown target', async () => {
+    const failed = await failingBuild(['@anthropic-ai/sandbox-runtime@0.0.78', '--target', 'linux-s390x']);
     expect(failed.status).toBe(1);
     expect(failed.error.code).toBe('E_UNKNOWN_TARGET');
     expect(failed.error.input).toBe('linux-s390x');
@@ -59,7 +59,7 @@ describe('build errors', () => {
     expect(listFolder(failed.outDir)).toEqual([]);
   });
 
-  it('rejects a base binary that does not match its pin', () => {
+  it('rejects a base binary that does not match its pin', async () => {
     const checksumsDir = tempDir('e2e-checksums');
     cpSync(path.join(repoRoot, 'checksums'), checksumsDir, { recursive: true });
     const pinFile = path.join(checksumsDir, 'node-v26.10.0.sha256');
@@ -70,7 +70,7 @@ describe('build errors', () => {
     writeFileSync(pinFile, tampered);
 
     // An empty cache, so the binary is downloaded and checked against the pin.
-    const failed = failingBuild([
+    const failed = await failingBuild([
       '@anthropic-ai/sandbox-runtime@0.0.78',
       '--target',
       'linux-x64',

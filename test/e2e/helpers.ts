@@ -1,5 +1,5 @@
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,14 +11,30 @@ export function tempDir(label: string): string {
   return mkdtempSync(path.join(os.tmpdir(), `duo-sea-${label}-`));
 }
 
-/** Runs the duo-sea CLI with the host's node and returns its output. */
-export function runCli(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [cliPath, ...args], {
-    cwd: options.cwd,
-    env: { ...process.env, ...options.env },
-    encoding: 'utf8',
-    timeout: options.timeoutMs ?? 600_000,
-    maxBuffer: 64 * 1024 * 1024,
+export interface CliRun {
+  stdout: string;
+  stderr: string;
+  status: number | null;
+}
+
+/**
+ * Runs the duo-sea CLI with the host's node. It is asynchronous because a
+ * build takes minutes, and a blocked test worker loses its link to vitest.
+ */
+export function runCli(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cliPath, ...args], {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: options.timeoutMs ?? 600_000,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ stdout, stderr, status }));
   });
 }
 
@@ -54,19 +70,37 @@ export interface IsolatedRun {
  * Runs a built executable as an admin would on a bare runner: from an empty
  * folder, with a fresh HOME, and no node reachable on PATH.
  */
-export function runIsolated(executable: string, args: string[], options: { prefix?: string[]; timeoutMs?: number } = {}): IsolatedRun {
-  const home = tempDir('home');
-  const cwd = tempDir('cwd');
-  mkdirSync(path.join(home, 'tmp'));
-  const command = options.prefix?.[0] ?? executable;
-  const commandArgs = options.prefix ? [...options.prefix.slice(1), executable, ...args] : args;
-  const result = spawnSync(command, commandArgs, {
-    cwd,
-    env: { PATH: pathWithoutNode(), HOME: home, TMPDIR: path.join(home, 'tmp'), LANG: 'C.UTF-8', TERM: 'dumb' },
-    encoding: 'utf8',
-    timeout: options.timeoutMs ?? 120_000,
-  });
+export function runIsolated(executable: string, args: string[], options: IsolatedOptions = {}): IsolatedRun {
+  const { home, cwd, env } = isolatedEnvironment(options);
+  const result = spawnSync(executable, args, { cwd, env, encoding: 'utf8', timeout: options.timeoutMs ?? 120_000 });
   return { stdout: result.stdout, stderr: result.stderr, status: result.status, home, cwd };
+}
+
+export interface IsolatedOptions {
+  /** HOME to use instead of a fresh folder; it may be a path that cannot hold a cache. */
+  home?: string;
+  timeoutMs?: number;
+}
+
+function isolatedEnvironment(options: IsolatedOptions): { home: string; cwd: string; env: NodeJS.ProcessEnv } {
+  const home = options.home ?? tempDir('home');
+  const cwd = tempDir('cwd');
+  const tmp = tempDir('tmp');
+  return { home, cwd, env: { PATH: pathWithoutNode(), HOME: home, TMPDIR: tmp, LANG: 'C.UTF-8', TERM: 'dumb' } };
+}
+
+/** Starts an executable like runIsolated, without waiting, so that several copies run at once. */
+export function startIsolated(executable: string, args: string[], options: IsolatedOptions = {}): Promise<IsolatedRun> {
+  const { home, cwd, env } = isolatedEnvironment(options);
+  return new Promise((resolve, reject) => {
+    const child = spawn(executable, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ stdout, stderr, status, home, cwd }));
+  });
 }
 
 /** Installs a package with npm, without scripts, into a fresh folder and returns that folder. */

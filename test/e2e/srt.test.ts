@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { npmInstall, runCli, runIsolated, tempDir } from './helpers.js';
+import { npmInstall, runCli, runIsolated, startIsolated, tempDir } from './helpers.js';
 
 const SRT_SPEC = '@anthropic-ai/sandbox-runtime@0.0.78';
 const BUILD_TIMEOUT_MS = 900_000;
@@ -32,12 +32,12 @@ function describeLinuxBuild(nodeVersion: string | undefined): void {
     let outDir: string;
     let executable: string;
 
-    beforeAll(() => {
+    beforeAll(async () => {
       const workDir = tempDir('e2e-build');
       outDir = path.join(workDir, 'dist');
       const args = ['build', SRT_SPEC, '--target', 'linux-x64', '--out', outDir];
       if (nodeVersion) args.push('--node', nodeVersion);
-      const result = runCli(args, { cwd: workDir, timeoutMs: BUILD_TIMEOUT_MS });
+      const result = await runCli(args, { cwd: workDir, timeoutMs: BUILD_TIMEOUT_MS });
       expect(result.stderr).not.toMatch(/error/i);
       expect(result.status).toBe(0);
       executable = path.join(outDir, 'srt-linux-x64');
@@ -67,6 +67,29 @@ function describeLinuxBuild(nodeVersion: string | undefined): void {
       expect(found![1].startsWith(runDir)).toBe(true);
       expect(statSync(found![1]).mode & 0o777).toBe(0o700);
       expect(statSync(runDir).mode & 0o777).toBe(0o700);
+    });
+
+    it('starts twice at the same moment', async () => {
+      const home = tempDir('shared-home');
+      const runs = await Promise.all([startIsolated(executable, ['--version'], { home }), startIsolated(executable, ['--version'], { home })]);
+      for (const run of runs) {
+        expect(run.stderr).toBe('');
+        expect(run.stdout.trim()).toBe('0.0.78');
+      }
+      const runDir = path.join(home, '.cache', 'duo-sea', 'run');
+      const folders = readdirSync(runDir);
+      expect(folders).toHaveLength(1);
+      expect(folders[0]).toMatch(/^[0-9a-f]{24}$/);
+    });
+
+    it('runs without a writable cache folder', () => {
+      // A HOME below a regular file: no folder can be created there, even as root.
+      const regularFile = path.join(tempDir('file-home'), 'regular-file');
+      writeFileSync(regularFile, '');
+      const run = runIsolated(executable, ['--version'], { home: path.join(regularFile, 'home') });
+      expect(run.stderr).toBe('');
+      expect(run.stdout.trim()).toBe('0.0.78');
+      expect(run.status).toBe(0);
     });
 
     it('writes sums that sha256sum accepts', () => {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -22,20 +22,25 @@ afterEach(async () => {
   await rm(workDir, { recursive: true, force: true });
 });
 
-/** Returns bytes that compress like a binary: runs of text between pseudo-random stretches. */
+/**
+ * Returns pseudo-random bytes in which a 40,000-byte block repeats with small
+ * changes. The repeats lie beyond deflate's 32 KiB window but inside xz's
+ * dictionary, so xz wins over gzip as it does on real executables.
+ */
 function sampleBytes(sizeBytes: number): Buffer {
-  const bytes = Buffer.alloc(sizeBytes);
+  const blockBytes = 40_000;
+  const block = Buffer.alloc(blockBytes);
   let state = 0x9e3779b9;
-  const text = Buffer.from('napi_create_function uv_loop_init v8::Isolate::New ');
-  for (let offset = 0; offset < sizeBytes; offset += 1) {
-    if (Math.floor(offset / 256) % 3 === 0) {
-      bytes[offset] = text[offset % text.length];
-      continue;
-    }
+  for (let offset = 0; offset < blockBytes; offset += 1) {
     state ^= state << 13;
     state ^= state >>> 17;
     state ^= state << 5;
-    bytes[offset] = state & 0xff;
+    block[offset] = state & 0xff;
+  }
+
+  const bytes = Buffer.alloc(sizeBytes);
+  for (let offset = 0; offset < sizeBytes; offset += 1) {
+    bytes[offset] = block[offset % blockBytes] ^ (offset % 997 === 0 ? 0xff : 0);
   }
   return bytes;
 }
@@ -149,7 +154,7 @@ describe('writeArchives tar.gz', () => {
   });
 
   it('leaves no temporary files', async () => {
-    const executablePath = await makeExecutable('built', sampleBytes(10_000));
+    const executablePath = await makeExecutable('built', sampleBytes(200_000));
 
     await archive({ executablePath, types: ['tar.gz', 'tar.xz'] });
 
@@ -257,7 +262,7 @@ describe('writeArchives zip', () => {
 
     const { stdout } = await run('unzip', ['-Z', archives[0].path]);
     const entryLine = stdout.split('\n').find((line) => line.endsWith(' srt.exe'));
-    expect(entryLine).toMatch(/^-rwxr-xr-x {2}\S+ unx {4}100000 \S+ defX /);
+    expect(entryLine).toMatch(/^-rwxr-xr-x +2\.0 unx +100000 b- defX /);
     expect(stdout).toContain('1 file, 100000 bytes uncompressed');
   });
 
@@ -360,6 +365,31 @@ describe('writeArchives input checks', () => {
     expect(failure).toBeInstanceOf(DuoSeaError);
     expect((failure as DuoSeaError).code).toBe('E_ARCHIVE_FAILED');
     expect((failure as DuoSeaError).hint).toContain('SOURCE_DATE_EPOCH');
+  });
+
+  it('rejects a tar entry over 8 GiB', async () => {
+    // A sparse file has the size without using the disk space.
+    const executablePath = await makeExecutable('built', Buffer.alloc(0));
+    await truncate(executablePath, 8 * 1024 ** 3);
+
+    const failure = await archive({ executablePath, types: ['tar.gz'] }).catch((error: unknown) => error);
+
+    expect(failure).toBeInstanceOf(DuoSeaError);
+    expect((failure as DuoSeaError).code).toBe('E_ARCHIVE_FAILED');
+    expect((failure as DuoSeaError).expected).toBe('at most 8589934591 bytes');
+    expect(await readdir(path.join(workDir, 'out'))).toEqual([]);
+  });
+
+  it('rejects a zip entry of 4 GiB', async () => {
+    const executablePath = await makeExecutable('built', Buffer.alloc(0));
+    await truncate(executablePath, 4 * 1024 ** 3);
+
+    const failure = await archive({ executablePath, types: ['zip'] }).catch((error: unknown) => error);
+
+    expect(failure).toBeInstanceOf(DuoSeaError);
+    expect((failure as DuoSeaError).code).toBe('E_ARCHIVE_FAILED');
+    expect((failure as DuoSeaError).message).toContain('too large for a zip archive without ZIP64');
+    expect(await readdir(path.join(workDir, 'out'))).toEqual([]);
   });
 
   it('writes each type once when listed twice', async () => {
