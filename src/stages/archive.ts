@@ -375,8 +375,10 @@ async function isXzAvailable(): Promise<boolean> {
 
 /** Returns the process environment without XZ_DEFAULTS and XZ_OPT, which would change xz's output. */
 function xzEnvironment(): NodeJS.ProcessEnv {
-  const { XZ_DEFAULTS: _defaults, XZ_OPT: _options, ...rest } = process.env;
-  return rest;
+  const environment = { ...process.env };
+  delete environment.XZ_DEFAULTS;
+  delete environment.XZ_OPT;
+  return environment;
 }
 
 async function writeTarXz(entry: ArchiveEntry, destination: string): Promise<void> {
@@ -395,8 +397,8 @@ async function writeTarXz(entry: ArchiveEntry, destination: string): Promise<voi
   ]);
 
   if (exit.status === 'rejected') throw exit.reason;
-  // A failure to read the executable comes first. EPIPE only means that xz stopped reading, and its exit code tells why.
-  if (feeding.status === 'rejected' && (feeding.reason as NodeJS.ErrnoException).code !== 'EPIPE') throw feeding.reason;
+  // When xz fails, feeding it fails too (EPIPE or a premature close), so xz's exit status and output come first.
+  // When reading the executable fails, xz gets end of input and exits 0, so the feeding error is reported next.
   const { code, signal } = exit.value;
   if (code !== 0) {
     const ending = signal ? `was stopped by ${signal}` : `exited with code ${code}`;

@@ -372,12 +372,14 @@ describe('writeArchives input checks', () => {
     const executablePath = await makeExecutable('built', Buffer.alloc(0));
     await truncate(executablePath, 8 * 1024 ** 3);
 
-    const failure = await archive({ executablePath, types: ['tar.gz'] }).catch((error: unknown) => error);
+    for (const type of ['tar.gz', 'tar.xz'] as const) {
+      const failure = await archive({ executablePath, types: [type] }).catch((error: unknown) => error);
 
-    expect(failure).toBeInstanceOf(DuoSeaError);
-    expect((failure as DuoSeaError).code).toBe('E_ARCHIVE_FAILED');
-    expect((failure as DuoSeaError).expected).toBe('at most 8589934591 bytes');
-    expect(await readdir(path.join(workDir, 'out'))).toEqual([]);
+      expect(failure).toBeInstanceOf(DuoSeaError);
+      expect((failure as DuoSeaError).code).toBe('E_ARCHIVE_FAILED');
+      expect((failure as DuoSeaError).expected).toBe('at most 8589934591 bytes');
+      expect(await readdir(path.join(workDir, 'out'))).toEqual([]);
+    }
   });
 
   it('rejects a zip entry of 4 GiB', async () => {
