@@ -13,7 +13,8 @@ import { buildPayload } from './stages/payload.js';
 import type { BinChoice, ResolvedPackage } from './stages/resolve.js';
 import { findLauncher, runSelfCheck, type Host } from './stages/self-check.js';
 import { stripBaseBinary } from './stages/strip.js';
-import { executableName, type Target } from './targets.js';
+import { executableName, type ArchiveType, type Target } from './targets.js';
+import { DuoSeaError } from './errors.js';
 
 export interface TargetBuild {
   target: Target;
@@ -39,6 +40,7 @@ export interface TargetBuildContext {
   workDir: string;
   stagingDir: string;
   mtime: Date;
+  archiveTypes?: ArchiveType[];
   cwd: string;
   report: Reporter;
   signal?: AbortSignal;
@@ -98,12 +100,23 @@ export async function buildTarget(target: Target, context: TargetBuildContext): 
     return 'passed';
   });
 
+  const archiveTypes = context.archiveTypes ? target.archives.filter((type) => context.archiveTypes?.includes(type)) : target.archives;
+  if (archiveTypes.length === 0) {
+    throw new DuoSeaError({
+      code: 'E_INVALID_OPTION',
+      stage: 'archive',
+      target: target.id,
+      input: `--archive ${context.archiveTypes?.join(' ')}`,
+      message: `${target.id} offers only ${target.archives.join(', ')} archives, and none of them was requested.`,
+      hint: `Add --archive ${target.archives[0]}, or leave out --archive to write every archive.`,
+    });
+  }
   const archived = await stage('archive', () =>
     writeArchives({
       executablePath,
       entryName: `${bin.name}${target.executableSuffix}`,
       baseName: executableName(bin.name, target).slice(0, executableFile.length - target.executableSuffix.length),
-      types: target.archives,
+      types: archiveTypes,
       outDir: context.stagingDir,
       mtime: context.mtime,
     }),

@@ -150,6 +150,7 @@ export async function build(input: BuildOptions): Promise<BuildResult> {
       workDir,
       stagingDir: staging.stagingDir,
       mtime: options.mtime,
+      archiveTypes: options.archiveTypes,
       cwd: options.cwd,
       report,
       signal: options.signal,

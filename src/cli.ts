@@ -4,7 +4,7 @@ import { build } from './build.js';
 import { createProgressRenderer, renderError, renderResultTable } from './cli-render.js';
 import { DEFAULT_NODE_VERSION, DEFAULT_OUT_DIR } from './defaults.js';
 import { isDuoSeaError } from './errors.js';
-import { allTargets } from './targets.js';
+import { allTargets, type ArchiveType } from './targets.js';
 
 /** Exit code for a failure caused by a bug in duo-sea, from BSD sysexits (EX_SOFTWARE). */
 const EXIT_INTERNAL_ERROR = 70;
@@ -26,6 +26,7 @@ interface BuildCommandOptions {
   checksums?: string;
   with?: string[];
   ignoreEngines?: boolean;
+  archive?: string[];
   json?: boolean;
 }
 
@@ -49,6 +50,7 @@ async function runBuild(spec: string, flags: BuildCommandOptions): Promise<void>
       checksumsDir: flags.checksums,
       withSpecs: flags.with,
       ignoreEngines: flags.ignoreEngines,
+      archiveTypes: flags.archive as ArchiveType[] | undefined,
       report: createProgressRenderer(process.stderr),
       signal: controller.signal,
     });
@@ -97,6 +99,7 @@ program
   .option('--cache <dir>', 'cache folder (default: $DUO_SEA_CACHE, else duo-sea in the user cache folder)')
   .option('--checksums <dir>', 'folder of pinned base binary checksums (default: the one shipped with duo-sea)')
   .addOption(new Option('--with <spec>', 'package installed beside the program, repeatable').argParser(collect))
+  .addOption(new Option('--archive <type>', 'archive type to write, repeatable: tar.gz, tar.xz, zip (default: every type the target offers)').argParser(collect))
   .option('--ignore-engines', "build even if the Node version does not satisfy the program's engines.node")
   .option('--json', 'print a machine-readable summary on stdout')
   .action(runBuild);

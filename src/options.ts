@@ -5,7 +5,7 @@ import { DEFAULT_NODE_VERSION, DEFAULT_OUT_DIR, defaultBuildCacheDir } from './d
 import { DuoSeaError } from './errors.js';
 import { silentReporter, type Reporter } from './events.js';
 import type { Host } from './stages/self-check.js';
-import { findTarget, type Target } from './targets.js';
+import { findTarget, type ArchiveType, type Target } from './targets.js';
 
 /** Options of one build, as a release pipeline passes them to the library. */
 export interface BuildOptions {
@@ -33,6 +33,8 @@ export interface BuildOptions {
   signal?: AbortSignal;
   /** Fixed time for archive entries; `SOURCE_DATE_EPOCH` when set. */
   sourceDateEpochSeconds?: number;
+  /** Archive types to write, out of those each target offers; all of them by default. */
+  archiveTypes?: ArchiveType[];
 }
 
 export interface NormalizedOptions {
@@ -50,6 +52,7 @@ export interface NormalizedOptions {
   report: Reporter;
   signal?: AbortSignal;
   mtime: Date;
+  archiveTypes?: ArchiveType[];
 }
 
 /** Entry time used when SOURCE_DATE_EPOCH is not set: 1985-10-26, the time npm gives files in package tarballs. */
@@ -76,6 +79,12 @@ export function normalizeOptions(options: BuildOptions): NormalizedOptions {
     throw invalidOption('--node', nodeVersion, `Node ${nodeVersion} is too old: duo-sea supports Node 22 and later.`, 'Pass --node 22.23.3 or newer.');
   }
 
+  const knownArchiveTypes: ArchiveType[] = ['tar.gz', 'tar.xz', 'zip'];
+  for (const type of options.archiveTypes ?? []) {
+    if (!knownArchiveTypes.includes(type)) {
+      throw invalidOption('--archive', type, `Unknown archive type "${type}".`, `Use one of: ${knownArchiveTypes.join(', ')}.`);
+    }
+  }
   const requested = options.targets && options.targets.length > 0 ? [...new Set(options.targets)] : undefined;
   const epochText = env.SOURCE_DATE_EPOCH;
   if (options.sourceDateEpochSeconds === undefined && epochText !== undefined && epochText !== '' && !/^\d+$/.test(epochText)) {
@@ -99,5 +108,6 @@ export function normalizeOptions(options: BuildOptions): NormalizedOptions {
     report: options.report ?? silentReporter,
     signal: options.signal,
     mtime: new Date(epochSeconds * 1000),
+    archiveTypes: options.archiveTypes && options.archiveTypes.length > 0 ? [...options.archiveTypes] : undefined,
   };
 }
