@@ -4,6 +4,7 @@ import sea from 'node:sea';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { preparePayloadRoot } from './extract.js';
+import { createImporter, installEsmHooks } from './esm-hooks.js';
 import { installFsOverlay } from './fs-overlay.js';
 import { installModuleOverlay } from './module-overlay.js';
 import { Vfs } from './vfs.js';
@@ -24,6 +25,7 @@ export type ProgramFunction = (
   modulePath: (relativePath: string) => string,
   moduleDir: (relativePath: string) => string,
   moduleRequire: (relativePath: string) => NodeJS.Require,
+  moduleImport: (relativePath: string) => (specifier: string) => Promise<unknown>,
 ) => void;
 
 function executableTimeMs(): number {
@@ -52,6 +54,7 @@ export function runMain(program: ProgramFunction): void {
   const vfs = new Vfs(placement.root, index, data, placement.extracted);
   installFsOverlay(vfs, executableTimeMs());
   installModuleOverlay(vfs, placement.extractionError);
+  installEsmHooks(vfs);
 
   const requireCache = new Map<string, NodeJS.Require>();
   const moduleRequire = (relativePath: string): NodeJS.Require => {
@@ -61,6 +64,15 @@ export function runMain(program: ProgramFunction): void {
       requireCache.set(relativePath, moduleScopedRequire);
     }
     return moduleScopedRequire;
+  };
+  const importers = new Map<string, (specifier: string) => Promise<unknown>>();
+  const moduleImport = (relativePath: string): ((specifier: string) => Promise<unknown>) => {
+    let importer = importers.get(relativePath);
+    if (!importer) {
+      importer = createImporter(vfs.absolute(relativePath));
+      importers.set(relativePath, importer);
+    }
+    return importer;
   };
   const modulePath = (relativePath: string): string => vfs.absolute(relativePath);
   const moduleDir = (relativePath: string): string => path.dirname(vfs.absolute(relativePath));
@@ -79,5 +91,6 @@ export function runMain(program: ProgramFunction): void {
     modulePath,
     moduleDir,
     moduleRequire,
+    moduleImport,
   );
 }

@@ -14,8 +14,14 @@ interface ModuleInternals {
 /** Extensions that `require()` tries, in Node's order. */
 const REQUIRE_EXTENSIONS = ['.js', '.json', '.node'];
 
-/** Conditions that `require()` matches in a package's `exports`, in Node's order of preference. */
-const REQUIRE_CONDITIONS = ['node', 'require', 'default'];
+/** How a request is resolved: by `require()` (CommonJS) or by `import` (ES modules). */
+export type ResolveMode = 'require' | 'import';
+
+/** Conditions that each mode matches in a package's `exports` and `imports`. */
+const CONDITIONS: Record<ResolveMode, string[]> = {
+  require: ['node', 'require', 'default'],
+  import: ['node', 'import', 'default'],
+};
 
 function isPathRequest(request: string): boolean {
   return request === '.' || request === '..' || /^\.\.?[\\/]/.test(request) || path.isAbsolute(request);
@@ -29,20 +35,20 @@ function splitPackageRequest(request: string): { name: string; subpath: string }
   return { name, subpath: rest === '' ? '.' : `./${rest}` };
 }
 
-/** Picks the target of one `exports` entry for `require()`: a string, a list, or a conditions object. */
-function exportTarget(entry: unknown): string | undefined {
+/** Picks the target of one `exports` entry: a string, a list, or a conditions object. */
+function exportTarget(entry: unknown, conditions: string[]): string | undefined {
   if (typeof entry === 'string') return entry;
   if (Array.isArray(entry)) {
     for (const item of entry) {
-      const target = exportTarget(item);
+      const target = exportTarget(item, conditions);
       if (target) return target;
     }
     return undefined;
   }
   if (entry && typeof entry === 'object') {
     for (const [condition, value] of Object.entries(entry)) {
-      if (REQUIRE_CONDITIONS.includes(condition)) {
-        const target = exportTarget(value);
+      if (conditions.includes(condition)) {
+        const target = exportTarget(value, conditions);
         if (target) return target;
       }
     }
@@ -50,14 +56,17 @@ function exportTarget(entry: unknown): string | undefined {
   return undefined;
 }
 
-/** Resolves a subpath ('.' or './x') through a package's `exports`, with `*` patterns. */
-function resolveExports(exportsField: unknown, subpath: string): string | undefined {
+/** Resolves a subpath ('.', './x' or, for `imports`, '#x') through an `exports` or `imports` map, with `*` patterns. */
+function resolveExports(exportsField: unknown, subpath: string, conditions: string[]): string | undefined {
   const isSubpathMap =
-    exportsField !== null && typeof exportsField === 'object' && !Array.isArray(exportsField) && Object.keys(exportsField).some((key) => key.startsWith('.'));
-  if (!isSubpathMap) return subpath === '.' ? exportTarget(exportsField) : undefined;
+    exportsField !== null &&
+    typeof exportsField === 'object' &&
+    !Array.isArray(exportsField) &&
+    Object.keys(exportsField).some((key) => key.startsWith('.') || key.startsWith('#'));
+  if (!isSubpathMap) return subpath === '.' ? exportTarget(exportsField, conditions) : undefined;
 
   const map = exportsField as Record<string, unknown>;
-  if (subpath in map) return exportTarget(map[subpath]);
+  if (subpath in map) return exportTarget(map[subpath], conditions);
   // Node picks the pattern with the longest prefix before `*`, and `*` must match at least one character.
   let best: { prefix: string; match: string; value: unknown } | undefined;
   for (const [key, value] of Object.entries(map)) {
@@ -70,7 +79,7 @@ function resolveExports(exportsField: unknown, subpath: string): string | undefi
       best = { prefix, match: subpath.slice(prefix.length, subpath.length - suffix.length), value };
     }
   }
-  if (best) return exportTarget(best.value)?.replaceAll('*', best.match);
+  if (best) return exportTarget(best.value, conditions)?.replaceAll('*', best.match);
   return undefined;
 }
 
@@ -87,7 +96,7 @@ export class VfsResolver {
     return this.vfs.lookup(filePath)?.kind === 'file';
   }
 
-  private readJson(filePath: string): Record<string, unknown> | undefined {
+  readJson(filePath: string): Record<string, unknown> | undefined {
     const node = this.vfs.lookup(filePath);
     if (node?.kind !== 'file') return undefined;
     try {
@@ -121,41 +130,72 @@ export class VfsResolver {
     return undefined;
   }
 
-  private resolvePackage(packageDir: string, subpath: string): string | undefined {
+  /** Resolves an exact file for `import`, or a file with Node's extension and index search for `require()`. */
+  private resolveTarget(candidate: string, mode: ResolveMode): string | undefined {
+    if (mode === 'require') return this.resolveFileOrDirectory(candidate);
+    return this.isFile(candidate) ? candidate : undefined;
+  }
+
+  private resolvePackage(packageDir: string, subpath: string, mode: ResolveMode): string | undefined {
     const manifest = this.readJson(path.join(packageDir, 'package.json'));
     if (manifest && manifest.exports !== undefined) {
-      const target = resolveExports(manifest.exports, subpath);
-      return target ? this.resolveFileOrDirectory(path.resolve(packageDir, target)) : undefined;
+      const target = resolveExports(manifest.exports, subpath, CONDITIONS[mode]);
+      return target ? this.resolveTarget(path.resolve(packageDir, target), mode) : undefined;
     }
-    return this.resolveFileOrDirectory(path.resolve(packageDir, subpath));
+    // Without `exports`, `import` of the package itself still follows `main` and `index.js`, as Node's legacy main lookup does.
+    if (subpath === '.') return this.resolveFileOrDirectory(packageDir);
+    return this.resolveTarget(path.resolve(packageDir, subpath), mode);
   }
 
   /** Resolves a bare request in one node_modules folder: a package folder, or a file such as `name.js`. */
-  private resolveInNodeModules(nodeModules: string, name: string, subpath: string, request: string): string | undefined {
+  private resolveInNodeModules(nodeModules: string, request: string, mode: ResolveMode): string | undefined {
+    const { name, subpath } = splitPackageRequest(request);
     const packageDir = path.join(nodeModules, name);
     const manifest = this.readJson(path.join(packageDir, 'package.json'));
     // A package with `exports` exposes only what they list; anything else is not found, as in Node.
-    if (manifest && manifest.exports !== undefined) return this.resolvePackage(packageDir, subpath);
+    if (manifest && manifest.exports !== undefined) return this.resolvePackage(packageDir, subpath, mode);
+    if (mode === 'import') return this.vfs.lookup(packageDir) ? this.resolvePackage(packageDir, subpath, mode) : undefined;
     return this.resolveFileOrDirectory(path.join(nodeModules, ...request.split('/')));
   }
 
+  /** Returns the folder of the nearest package.json at or above `fromDir` inside the payload. */
+  packageScope(fromDir: string): string | undefined {
+    let folder = fromDir;
+    while (this.vfs.relative(folder) !== undefined) {
+      if (this.isFile(path.join(folder, 'package.json'))) return folder;
+      const parent = path.dirname(folder);
+      if (parent === folder) break;
+      folder = parent;
+    }
+    return undefined;
+  }
+
+  /** Resolves a `#name` request through the `imports` field of the requesting package. */
+  private resolvePackageImport(request: string, fromDir: string, mode: ResolveMode): string | undefined {
+    const scope = this.packageScope(fromDir);
+    if (!scope) return undefined;
+    const target = resolveExports(this.readJson(path.join(scope, 'package.json'))?.imports, request, CONDITIONS[mode]);
+    if (!target) return undefined;
+    return target.startsWith('./') ? this.resolveTarget(path.resolve(scope, target), mode) : this.resolve(target, scope, mode);
+  }
+
   /** Returns the payload path of a request made from `fromDir`, or undefined when the payload does not have it. */
-  resolve(request: string, fromDir: string): string | undefined {
+  resolve(request: string, fromDir: string, mode: ResolveMode = 'require'): string | undefined {
     if (request.startsWith(VFS_SPECIFIER_PREFIX)) {
       const candidate = this.vfs.absolute(request.slice(VFS_SPECIFIER_PREFIX.length));
       return this.vfs.lookup(candidate) ? candidate : undefined;
     }
+    if (request.startsWith('#')) return this.resolvePackageImport(request, fromDir, mode);
     if (isPathRequest(request)) {
       const candidate = path.resolve(fromDir, request);
-      return this.vfs.relative(candidate) === undefined ? undefined : this.resolveFileOrDirectory(candidate);
+      return this.vfs.relative(candidate) === undefined ? undefined : this.resolveTarget(candidate, mode);
     }
     if (this.vfs.relative(fromDir) === undefined) return undefined;
 
-    const { name, subpath } = splitPackageRequest(request);
     let folder = fromDir;
     while (this.vfs.relative(folder) !== undefined) {
       if (path.basename(folder) !== 'node_modules') {
-        const found = this.resolveInNodeModules(path.join(folder, 'node_modules'), name, subpath, request);
+        const found = this.resolveInNodeModules(path.join(folder, 'node_modules'), request, mode);
         if (found) return found;
       }
       const parent = path.dirname(folder);

@@ -21,11 +21,18 @@ const PROGRAM_PARAMETERS = [
   '__duoSeaModulePath',
   '__duoSeaModuleDir',
   '__duoSeaRequire',
+  '__duoSeaImport',
 ];
 
 export interface BundleResult {
   /** The SEA main script: the runtime followed by the wrapped program. */
   code: string;
+  /**
+   * `bundle` when the program is one esbuild bundle; `modules` when esbuild
+   * cannot bundle it (top-level await in CommonJS output) and the runtime
+   * loads its modules one by one from the payload instead.
+   */
+  mode: 'bundle' | 'modules';
   /** Files that esbuild read, relative to the payload root. */
   inputs: string[];
   warnings: string[];
@@ -141,15 +148,16 @@ export async function bundleProgram(options: {
   } catch (error) {
     const failure = error as esbuild.BuildFailure;
     const details = formatMessages(failure.errors ?? []);
+    if (details.length > 0 && details.every((line) => /top-level await/i.test(line))) {
+      return moduleLoaderMain(options, nodeMajor, details);
+    }
     throw new DuoSeaError({
       code: 'E_BUNDLE_FAILED',
       stage: 'bundle',
       target: options.targetId,
       input: details[0] ?? options.entryPath,
       message: `esbuild could not bundle the program:\n${details.join('\n') || String(error)}`,
-      hint: details.some((line) => /top-level await/i.test(line))
-        ? 'The file above uses top-level await, which a CommonJS single executable cannot run; build with a Node version whose SEA supports an ESM main.'
-        : 'Fix the file named above, or report the case with the package name and version.',
+      hint: 'Fix the file named above, or report the case with the package name and version.',
       cause: error,
     });
   }
@@ -160,7 +168,30 @@ export async function bundleProgram(options: {
   const code = `${runtime}\n__duoSeaRuntime.runMain(function (${PROGRAM_PARAMETERS.join(', ')}) {\n${appCode}\n});\n`;
   return {
     code,
+    mode: 'bundle',
     inputs: Object.keys(result.metafile.inputs).sort(),
     warnings: formatMessages(result.warnings),
+  };
+}
+
+/**
+ * Returns a main script that imports the program's entry from the payload,
+ * for a program that esbuild cannot turn into CommonJS because it uses
+ * top-level await. Node's own loader then runs each module with its real
+ * semantics, at the cost of the bundle's faster start.
+ */
+async function moduleLoaderMain(
+  options: { rootDir: string; entryPath: string },
+  nodeMajor: number,
+  reasons: string[],
+): Promise<BundleResult> {
+  const entry = JSON.stringify(toPayloadPath(options.rootDir, options.entryPath));
+  const runtime = await bundleRuntime(nodeMajor);
+  const code = `${runtime}\n__duoSeaRuntime.runMain(function (${PROGRAM_PARAMETERS.join(', ')}) {\n  return __duoSeaImport(${entry})(__duoSeaModuleUrl(${entry}));\n});\n`;
+  return {
+    code,
+    mode: 'modules',
+    inputs: [],
+    warnings: [`not bundled, modules load from the payload at run time, because of top-level await: ${reasons[0]}`],
   };
 }

@@ -85,6 +85,21 @@ function requireEdits(tokens: Token[], literal: string): Edit[] {
 }
 
 /**
+ * Finds `import(<not a string literal>)`. esbuild bundles imports of string
+ * literals and leaves the others, which a single executable's main script
+ * cannot run, since it may only import built-in modules.
+ */
+function dynamicImportEdits(tokens: Token[], literal: string): Edit[] {
+  const edits: Edit[] = [];
+  for (let i = 0; i + 1 < tokens.length; i++) {
+    if (label(tokens[i]) !== 'import' || label(tokens[i + 1]) !== '(' || isMemberAccess(tokens[i - 1])) continue;
+    const isLiteralCall = label(tokens[i + 2]) === 'string' && label(tokens[i + 3]) === ')';
+    if (!isLiteralCall) edits.push({ start: tokens[i].start, end: tokens[i].end, text: `__duoSeaImport(${literal})` });
+  }
+  return edits;
+}
+
+/**
  * Returns the offset after the hashbang and directive prologue ("use strict"),
  * where a declaration may go, and whether the last directive lacks its semicolon.
  */
@@ -130,7 +145,8 @@ function pathGlobalsEdit(tokens: Token[], source: string, literal: string): Edit
  * the payload, embedded as a string literal.
  */
 export function transformModuleSource(source: string, relativePath: string, format: ModuleFormat): TransformResult {
-  const mayNeedEdits = source.includes('import.meta') || (format === 'commonjs' && /require|__dirname|__filename/.test(source));
+  const mayNeedEdits =
+    source.includes('import.meta') || /\bimport\s*\(/.test(source) || (format === 'commonjs' && /require|__dirname|__filename/.test(source));
   if (!mayNeedEdits) return { code: source, changed: false };
 
   let tokens: Token[];
@@ -141,7 +157,7 @@ export function transformModuleSource(source: string, relativePath: string, form
   }
 
   const literal = JSON.stringify(relativePath);
-  const edits = importMetaEdits(tokens, literal);
+  const edits = [...importMetaEdits(tokens, literal), ...dynamicImportEdits(tokens, literal)];
   if (format === 'commonjs') {
     edits.push(...requireEdits(tokens, literal));
     const declaration = pathGlobalsEdit(tokens, source, literal);
