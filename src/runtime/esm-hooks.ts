@@ -44,6 +44,11 @@ function payloadFormat(resolver: VfsResolver, filePath: string): ModuleFormat {
   return type === 'module' ? 'module' : 'commonjs';
 }
 
+/** Returns the format Node would give a payload file, for a caller without a resolver of its own. */
+export function formatOfPayloadFile(vfs: Vfs, filePath: string): ModuleFormat {
+  return payloadFormat(new VfsResolver(vfs), filePath);
+}
+
 function toPath(url: string | undefined): string | undefined {
   if (!url?.startsWith('file:')) return undefined;
   try {

@@ -4,7 +4,9 @@ import sea from 'node:sea';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { preparePayloadRoot } from './extract.js';
-import { createImporter, installEsmHooks } from './esm-hooks.js';
+import { createImporter, formatOfPayloadFile, installEsmHooks } from './esm-hooks.js';
+import { lateV8Flags, parseRelaunch } from './relaunch.js';
+import v8 from 'node:v8';
 import { installFsOverlay } from './fs-overlay.js';
 import { installModuleOverlay } from './module-overlay.js';
 import { Vfs } from './vfs.js';
@@ -35,6 +37,23 @@ function executableTimeMs(): number {
     // The executable may have been deleted while it runs; any fixed time will do for the packaged files.
     return 0;
   }
+}
+
+/** Runs a payload script other than the entry, as `node <script>` would: ES modules by import, others by require. */
+function runScript(
+  relativePath: string,
+  format: string,
+  helpers: {
+    moduleImport: (relativePath: string) => (specifier: string) => Promise<unknown>;
+    moduleRequire: (relativePath: string) => NodeJS.Require;
+    moduleUrl: (relativePath: string) => string;
+  },
+): void {
+  if (format === 'module') {
+    void helpers.moduleImport(relativePath)(helpers.moduleUrl(relativePath));
+    return;
+  }
+  helpers.moduleRequire(relativePath)(`./${path.posix.basename(relativePath)}`);
 }
 
 /**
@@ -79,7 +98,20 @@ export function runMain(program: ProgramFunction): void {
   const moduleUrl = (relativePath: string): string => pathToFileURL(vfs.absolute(relativePath)).href;
 
   const entryPath = vfs.absolute(index.entry);
-  process.argv[1] = entryPath;
+  const relaunch = parseRelaunch(process.argv.slice(2), (candidate) => vfs.lookup(path.resolve(candidate))?.kind === 'file');
+  if (relaunch) {
+    const scriptPath = path.resolve(relaunch.script);
+    process.execArgv.push(...relaunch.nodeOptions);
+    for (const flag of lateV8Flags(relaunch.nodeOptions)) v8.setFlagsFromString(flag);
+    process.argv.splice(1, process.argv.length - 1, scriptPath, ...relaunch.args);
+    if (scriptPath !== entryPath) {
+      runScript(vfs.relative(scriptPath) ?? index.entry, formatOfPayloadFile(vfs, scriptPath), { moduleImport, moduleRequire, moduleUrl });
+      return;
+    }
+  } else {
+    process.argv[1] = entryPath;
+  }
+
   const programModule = { exports: {} };
   program(
     moduleRequire(index.entry),

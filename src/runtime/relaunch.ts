@@ -1,0 +1,70 @@
+/**
+ * Recognizes an executable started the way a program starts `node`:
+ * `<execPath> [node options] <script> [arguments]`. Programs do this to
+ * relaunch themselves with more memory, to fork a worker script, or from
+ * shims that run `process.execPath` with `process.argv[1]`. In a single
+ * executable every argument goes to the program, so without this the whole
+ * CLI would start again and read the node options as its own arguments.
+ */
+
+/** Node options that take their value as the next argument. */
+const OPTIONS_WITH_VALUE = new Set([
+  '-r',
+  '--require',
+  '--import',
+  '--loader',
+  '--experimental-loader',
+  '-C',
+  '--conditions',
+  '--input-type',
+  '--title',
+  '--env-file',
+  '--inspect-port',
+  '--stack-trace-limit',
+  '--max-old-space-size',
+  '--max-semi-space-size',
+  '--stack-size',
+]);
+
+export interface Relaunch {
+  /** The node options before the script, as `process.execArgv` would list them. */
+  nodeOptions: string[];
+  /** The script argument as given. */
+  script: string;
+  /** The arguments after the script. */
+  args: string[];
+}
+
+/**
+ * Splits `argv` (without the executable) into node options, a script and
+ * its arguments when the script is a file of the payload; returns undefined
+ * for a normal start, where every argument belongs to the program.
+ */
+export function parseRelaunch(argv: readonly string[], isPayloadScript: (candidate: string) => boolean): Relaunch | undefined {
+  const nodeOptions: string[] = [];
+  let i = 0;
+  while (i < argv.length && argv[i].startsWith('-') && argv[i] !== '-') {
+    const option = argv[i];
+    if (option === '--') {
+      i += 1;
+      break;
+    }
+    // An option that runs code instead of a script (-e, -p) means this is no relaunch of a script.
+    if (/^(-e|-p|--eval|--print)(=|$)/.test(option)) return undefined;
+    nodeOptions.push(option);
+    if (OPTIONS_WITH_VALUE.has(option) && i + 1 < argv.length) {
+      nodeOptions.push(argv[i + 1]);
+      i += 2;
+    } else {
+      i += 1;
+    }
+  }
+  const script = argv[i];
+  if (script === undefined || !isPayloadScript(script)) return undefined;
+  return { nodeOptions, script, args: argv.slice(i + 1) };
+}
+
+/** V8 flags that still take effect when set after start-up, by v8.setFlagsFromString. */
+export function lateV8Flags(nodeOptions: readonly string[]): string[] {
+  return nodeOptions.filter((option) => /^--(stack-trace-limit|stack-size)=/.test(option));
+}
