@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { chmod, copyFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ContentCache } from './cache.js';
 import { timeStage, type Reporter } from './events.js';
@@ -12,6 +12,7 @@ import { installForTarget } from './stages/install.js';
 import { buildPayload } from './stages/payload.js';
 import type { BinChoice, ResolvedPackage } from './stages/resolve.js';
 import { findLauncher, runSelfCheck, type Host } from './stages/self-check.js';
+import { finishAfterInjection, prepareForInjection } from './stages/sign.js';
 import { stripBaseBinary } from './stages/strip.js';
 import { executableName, type ArchiveType, type Target } from './targets.js';
 import { DuoSeaError } from './errors.js';
@@ -85,10 +86,13 @@ export async function buildTarget(target: Target, context: TargetBuildContext): 
 
   const executableFile = executableName(bin.name, target);
   const executablePath = path.join(context.stagingDir, executableFile);
-  const injected = await stage('inject', () =>
-    injectBlob({ basePath: stripped.path, blobPath: blob.blobPath, blob: blob.blob, outputPath: executablePath, target }),
-  );
+  await copyFile(stripped.path, executablePath);
+  await chmod(executablePath, 0o755);
+  const notes = await stage('unsign', () => prepareForInjection(target, executablePath));
+  for (const note of notes) report({ kind: 'info', target: target.id, message: note });
+  const injected = await stage('inject', () => injectBlob({ blobPath: blob.blobPath, blob: blob.blob, outputPath: executablePath, target }));
   for (const warning of injected.warnings) report({ kind: 'warning', target: target.id, message: `postject: ${warning}` });
+  await stage('checksum', () => finishAfterInjection(target, executablePath));
 
   const selfCheck = await stage('self-check', async (): Promise<TargetBuild['selfCheck']> => {
     const launcher = await findLauncher(target, context.host);

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFile, chmod, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { DuoSeaError } from '../errors.js';
@@ -31,21 +31,17 @@ function injectError(target: Target, input: string, message: string, cause?: unk
 }
 
 /**
- * Copies the stripped base binary to `outputPath` and injects the blob with
- * postject. postject runs in a child process because loading it installs
+ * Injects the blob into the executable at `outputPath` with postject. postject runs in a child process because loading it installs
  * process-wide exception handlers. The result is then checked: postject can
  * report success on a binary it did not change.
  */
 export async function injectBlob(options: {
-  basePath: string;
   blobPath: string;
   blob: Buffer;
   outputPath: string;
   target: Target;
 }): Promise<InjectResult> {
   const { target, outputPath } = options;
-  await copyFile(options.basePath, outputPath);
-  await chmod(outputPath, 0o755);
   const args = [postjectCli, outputPath, SEA_RESOURCE_NAME, options.blobPath, '--sentinel-fuse', SEA_SENTINEL_FUSE];
   if (target.format === 'macho') args.push('--macho-segment-name', MACHO_SEGMENT_NAME);
 
