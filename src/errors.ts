@@ -27,7 +27,7 @@ export interface DuoSeaErrorDetails {
   /** Pipeline stage that failed, such as `resolve` or `inject`. */
   stage: string;
   message: string;
-  /** What the user should do next, printed on its own line. */
+  /** The next step for the user, printed on its own line. */
   hint?: string;
   target?: string;
   /** The file, URL or value the stage failed on. */

@@ -11,7 +11,7 @@ import { findTarget, type ArchiveType, type Target } from './targets.js';
 export interface BuildOptions {
   /** An npm spec (`name@version`), a `.tgz` made by `npm pack`, or a package folder. */
   spec: string;
-  /** Which `bin` entry to package; see chooseBin for the default. */
+  /** The `bin` entry to package. chooseBin documents the default. */
   bin?: string;
   /** Target ids; empty or absent means every target that has a base binary for the Node version. */
   targets?: string[];
@@ -88,7 +88,7 @@ export function normalizeOptions(options: BuildOptions): NormalizedOptions {
   const requested = options.targets && options.targets.length > 0 ? [...new Set(options.targets)] : undefined;
   const epochText = env.SOURCE_DATE_EPOCH;
   if (options.sourceDateEpochSeconds === undefined && epochText !== undefined && epochText !== '' && !/^\d+$/.test(epochText)) {
-    // The reproducible-builds specification asks tools to fail on a malformed value rather than ignore it.
+    // The reproducible-builds specification requires tools to fail on a malformed value rather than ignore it.
     throw invalidOption('SOURCE_DATE_EPOCH', epochText, `SOURCE_DATE_EPOCH="${epochText}" is not a whole number of seconds.`, 'Set it to a Unix time such as 1700000000, or unset it.');
   }
   const epochSeconds = options.sourceDateEpochSeconds ?? (epochText ? Number(epochText) : DEFAULT_ARCHIVE_EPOCH_SECONDS);

@@ -24,8 +24,8 @@ async function whyUnavailable(target: Target, nodeVersion: string, cwd: string):
 
 /**
  * Picks the targets to build. Requested targets must all have a pinned base
- * binary for the Node version; without a request, every target that has one
- * is built and the others are listed with the reason they were skipped.
+ * binary for the Node version. Without a request, every target that has one
+ * is built, and the others are listed with the reason they were skipped.
  */
 export async function selectTargets(options: {
   requested?: Target[];

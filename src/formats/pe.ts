@@ -3,7 +3,7 @@
  * are from the Microsoft PE format specification: the PE signature offset
  * is at 0x3C, the optional header follows the 20-byte COFF header, its
  * CheckSum is at offset 64, and data directory 4 (the certificate table,
- * which holds the Authenticode signature) is at offset 144 in PE32+ and 128
+ * which contains the Authenticode signature) is at offset 144 in PE32+ and 128
  * in PE32.
  */
 
@@ -35,7 +35,7 @@ export function readPeLayout(image: Buffer): PeLayout {
     optionalHeaderOffset,
     checksumOffset: optionalHeaderOffset + CHECKSUM_OFFSET,
     certificateDirectoryOffset,
-    // The certificate table entry holds a file offset, not a virtual address.
+    // The certificate table entry contains a file offset, not a virtual address.
     certificateTableOffset: image.readUInt32LE(certificateDirectoryOffset),
     certificateTableSizeBytes: image.readUInt32LE(certificateDirectoryOffset + 4),
   };

@@ -17,7 +17,7 @@ export interface PayloadRoot {
    * an existing folder is reused.
    */
   extracted: boolean;
-  /** Why extraction failed, for a clear error when the program needs one of those files. */
+  /** The reason extraction failed, for a clear error when the program needs one of those files. */
   extractionError?: string;
 }
 

@@ -38,7 +38,7 @@ function errnoError(code: 'ENOENT' | 'EISDIR' | 'ENOTDIR' | 'EROFS', syscall: st
   return error;
 }
 
-/** Converts stats to the BigInt form that `{ bigint: true }` asks for; its `is*` methods read the bigint mode. */
+/** Converts stats to the BigInt form that `{ bigint: true }` requests. Its `is*` methods read the bigint mode. */
 function toBigIntStats(stats: fs.Stats): fs.BigIntStats {
   const result: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(stats)) {
@@ -124,7 +124,7 @@ function listDirectory(vfs: Vfs, node: VfsNode & { kind: 'directory' }, options:
 
 /**
  * Serves the packaged files through the `fs` module: every read-only call
- * on a path under the payload root answers from the payload, and every other
+ * on a path under the payload root returns data from the payload, and every other
  * call goes to the real file system unchanged. The common calls that would
  * write under the root fail with EROFS, as on a read-only mount.
  */

@@ -58,7 +58,7 @@ function runScript(
 
 /**
  * Mounts the payload and runs the program as `node <bin>` would: `argv[1]`
- * is the bin script's path inside the payload, and every module sees its
+ * is the bin script's path inside the payload, and every module gets its
  * own path there.
  */
 export function runMain(program: ProgramFunction): void {

@@ -14,7 +14,7 @@ interface ModuleInternals {
 /** Extensions that `require()` tries, in Node's order. */
 const REQUIRE_EXTENSIONS = ['.js', '.json', '.node'];
 
-/** How a request is resolved: by `require()` (CommonJS) or by `import` (ES modules). */
+/** The resolution rules of a request: `require()` (CommonJS) or `import` (ES modules). */
 export type ResolveMode = 'require' | 'import';
 
 /** Conditions that each mode matches in a package's `exports` and `imports`. */

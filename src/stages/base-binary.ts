@@ -15,7 +15,7 @@ export interface BaseBinary {
   path: string;
   sha256: string;
   sizeBytes: number;
-  /** Where it came from, as `npm:<package>@<version>`. */
+  /** The source it came from, as `npm:<package>@<version>`. */
   source: string;
 }
 

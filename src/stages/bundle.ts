@@ -70,7 +70,7 @@ function toPayloadPath(rootDir: string, filePath: string): string {
   return path.relative(rootDir, filePath).split(path.sep).join('/');
 }
 
-/** An esbuild plugin that rewrites module paths and leaves native addons for the runtime to load from the payload. */
+/** Returns an esbuild plugin that rewrites module paths and leaves native addons for the runtime to load from the payload. */
 function payloadPathsPlugin(rootDir: string): esbuild.Plugin {
   const formatOf = createFormatLookup();
   return {

@@ -7,7 +7,7 @@ import type { Target } from '../targets.js';
 import type { ResolvedPackage } from './resolve.js';
 
 export interface InstalledTree {
-  /** Folder that holds `node_modules`; it becomes the payload root. */
+  /** Folder that contains `node_modules`. It becomes the payload root. */
   rootDir: string;
   /** The program's own package folder inside `node_modules`. */
   packageDir: string;

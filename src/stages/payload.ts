@@ -35,10 +35,16 @@ export interface Payload {
   droppedBinaries: DroppedBinary[];
 }
 
+/** Compares names by UTF-16 code units, so the order does not depend on the locale. */
+function compareNames(left: string, right: string): number {
+  if (left < right) return -1;
+  return left > right ? 1 : 0;
+}
+
 async function listFiles(folder: string, relativeFolder: string, found: { relativePath: string; absolutePath: string }[]): Promise<void> {
   const entries = await readdir(folder, { withFileTypes: true });
   // Sorted, so that the payload and its id do not depend on the order the file system lists.
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  entries.sort((a, b) => compareNames(a.name, b.name));
   for (const entry of entries) {
     const relativePath = relativeFolder === '' ? entry.name : `${relativeFolder}/${entry.name}`;
     const absolutePath = path.join(folder, entry.name);

@@ -11,7 +11,7 @@ export interface Host {
   arch: string;
 }
 
-/** How the build can start a target's executable here: directly, through an emulator, or not at all. */
+/** The way the build can start a target's executable here: directly, through an emulator, or not at all. */
 export type Launcher = { command: string; prefix: string[] } | { skipReason: string };
 
 function commandExists(command: string): Promise<boolean> {

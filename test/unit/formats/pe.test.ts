@@ -19,7 +19,7 @@ function makeImage(bodyBytes: number, certificateBytes: number): Buffer {
   return image;
 }
 
-/** The checksum written the long way: a 32-bit sum of 16-bit words, folded once at the end. */
+/** Computes the checksum the long way: a 32-bit sum of 16-bit words, folded once at the end. */
 function referenceChecksum(image: Buffer, checksumOffset: number): number {
   const copy = Buffer.from(image);
   copy.writeUInt32LE(0, checksumOffset);
