@@ -65,7 +65,7 @@ export class Vfs {
 
   /**
    * Returns the node that the overlay must serve, or undefined when the real
-   * file system must answer: outside the root, or for an extracted file.
+   * file system must handle the call: outside the root, or for an extracted file.
    */
   virtualNode(absolutePath: string): VfsNode | undefined {
     const node = this.lookup(absolutePath);
