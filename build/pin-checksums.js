@@ -3,8 +3,7 @@
 // downloads each registry package, checks npm's integrity, hashes the binary
 // and writes checksums/node-v<version>.sha256. Run it from a trusted network
 // and review the file before committing it.
-import { writeFile } from 'node:fs/promises';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ContentCache } from '../lib/cache.js';
 import { BUNDLED_CHECKSUMS_DIR, checksumFileName, checksumKey } from '../lib/checksums.js';
@@ -14,8 +13,9 @@ import { allTargets } from '../lib/targets.js';
 import os from 'node:os';
 
 const nodeVersion = process.argv[2];
+const checksumsDir = path.resolve(process.argv[3] ?? BUNDLED_CHECKSUMS_DIR);
 if (!nodeVersion || !/^\d+\.\d+\.\d+$/.test(nodeVersion)) {
-  console.error('Usage: npm run pin-checksums -- <node version, such as 26.10.0>');
+  console.error('Usage: npm run pin-checksums -- <node version, such as 26.10.0> [checksums folder, default: checksums/]');
   process.exit(2);
 }
 
@@ -32,6 +32,7 @@ for (const target of allTargets()) {
   lines.push(`${downloaded.sha256}  ${checksumKey(target.base.package, nodeVersion, target.base.binaryPath)}`);
   console.error(`${target.id}: ${downloaded.sha256}`);
 }
-const file = path.join(BUNDLED_CHECKSUMS_DIR, checksumFileName(nodeVersion));
+await mkdir(checksumsDir, { recursive: true });
+const file = path.join(checksumsDir, checksumFileName(nodeVersion));
 await writeFile(file, lines.sort().join('\n') + '\n');
 console.log(`wrote ${file}`);

@@ -34,6 +34,7 @@ export interface TargetBuildContext {
   bin: BinChoice;
   nodeVersion: string;
   withSpecs: string[];
+  nodeOptions: string[];
   builderNode: BaseBinary;
   host: Host;
   cache: ContentCache;
@@ -70,13 +71,21 @@ export async function buildTarget(target: Target, context: TargetBuildContext): 
   }
 
   const bundle = await stage('bundle', () =>
-    bundleProgram({ rootDir: tree.rootDir, entryPath: tree.packageDir + '/' + bin.scriptPath, nodeVersion: context.nodeVersion, targetId: target.id }),
+    bundleProgram({ rootDir: tree.rootDir, entryPath: path.join(tree.packageDir, ...bin.scriptPath.split('/')), nodeVersion: context.nodeVersion, targetId: target.id }),
   );
   for (const warning of bundle.warnings) report({ kind: 'warning', target: target.id, message: `esbuild: ${warning}` });
 
   const useCodeCache = target.os === context.host.platform && target.arch === context.host.arch;
   const blob = await stage('blob', () =>
-    makeBlob({ builderNodePath: context.builderNode.path, mainCode: bundle.code, payload, workDir: context.workDir, targetId: target.id, useCodeCache }),
+    makeBlob({
+      builderNodePath: context.builderNode.path,
+      mainCode: bundle.code,
+      payload,
+      workDir: context.workDir,
+      targetId: target.id,
+      useCodeCache,
+      execArgv: context.nodeOptions,
+    }),
   );
   const base = await stage('base-binary', () =>
     fetchBaseBinary({ target, nodeVersion: context.nodeVersion, cache: context.cache, checksumsDir: context.checksumsDir, report, cwd: context.cwd }),
@@ -89,8 +98,8 @@ export async function buildTarget(target: Target, context: TargetBuildContext): 
   await copyFile(stripped.path, executablePath);
   await chmod(executablePath, 0o755);
   const notes = await stage('unsign', () => prepareForInjection(target, executablePath));
-  for (const note of notes) report({ kind: 'info', target: target.id, message: note });
-  const injected = await stage('inject', () => injectBlob({ blobPath: blob.blobPath, blob: blob.blob, outputPath: executablePath, target }));
+  for (const note of notes) report({ kind: note.level, target: target.id, message: note.message });
+  const injected = await stage('inject', () => injectBlob({ basePath: stripped.path, blobPath: blob.blobPath, blob: blob.blob, outputPath: executablePath, target }));
   for (const warning of injected.warnings) report({ kind: 'warning', target: target.id, message: `postject: ${warning}` });
   await stage('checksum', () => finishAfterInjection(target, executablePath));
 

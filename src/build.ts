@@ -9,7 +9,7 @@ import { DuoSeaError } from './errors.js';
 import { timeStage } from './events.js';
 import { sha256File } from './hash.js';
 import { normalizeOptions, type BuildOptions, type NormalizedOptions } from './options.js';
-import { OutputStaging } from './output.js';
+import { OutputStaging, removeAbandonedFolders } from './output.js';
 import { fetchBaseBinary, type BaseBinary } from './stages/base-binary.js';
 import { CHECKSUM_LIST_FILE, writeChecksumList } from './stages/checksum-list.js';
 import { MANIFEST_FILE, buildManifest, writeManifest, type Manifest } from './stages/manifest.js';
@@ -17,6 +17,9 @@ import { chooseBin, resolvePackage, type ResolvedPackage } from './stages/resolv
 import { SIZE_REPORT_JSON_FILE, SIZE_REPORT_MARKDOWN_FILE, buildSizeReport, writeSizeReport, type SizeReport } from './stages/size-report.js';
 import { selectTargets } from './target-selection.js';
 import { findTarget, hostTargetId, type Target } from './targets.js';
+
+/** Prefix of the per-build work folder in the temporary folder; the process id follows it. */
+const WORK_DIR_PREFIX = 'duo-sea-build-';
 
 export interface BuildResult {
   outDir: string;
@@ -121,7 +124,8 @@ export async function build(input: BuildOptions): Promise<BuildResult> {
   const options = normalizeOptions(input);
   const { report } = options;
   const cache = new ContentCache(options.cacheDir);
-  const workDir = await mkdtemp(path.join(os.tmpdir(), 'duo-sea-build-'));
+  await removeAbandonedFolders(os.tmpdir(), WORK_DIR_PREFIX);
+  const workDir = await mkdtemp(path.join(os.tmpdir(), `${WORK_DIR_PREFIX}${process.pid}-`));
   let staging: OutputStaging | undefined;
   try {
     const selection = await timeStage(report, 'targets', undefined, () =>
@@ -143,6 +147,7 @@ export async function build(input: BuildOptions): Promise<BuildResult> {
       bin,
       nodeVersion: options.nodeVersion,
       withSpecs: options.withSpecs,
+      nodeOptions: options.nodeOptions,
       builderNode,
       host: options.host,
       cache,

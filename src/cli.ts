@@ -1,9 +1,11 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { build } from './build.js';
 import { createProgressRenderer, renderError, renderResultTable } from './cli-render.js';
 import { DEFAULT_NODE_VERSION, DEFAULT_OUT_DIR } from './defaults.js';
-import { isDuoSeaError } from './errors.js';
+import { isDuoSeaError, type ErrorCode } from './errors.js';
 import { allTargets, type ArchiveType } from './targets.js';
 
 /** Exit code for a failure caused by a bug in duo-sea, from BSD sysexits (EX_SOFTWARE). */
@@ -12,6 +14,9 @@ const EXIT_INTERRUPTED = 130;
 
 /** Exit code for a command-line usage error, as in BSD sysexits' EX_USAGE family and most CLIs. */
 const EXIT_USAGE = 2;
+
+/** Error codes that mean the command line itself is wrong, so the exit code is the usage one. */
+const USAGE_ERROR_CODES = new Set<ErrorCode>(['E_INVALID_OPTION', 'E_UNKNOWN_TARGET']);
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
@@ -27,6 +32,7 @@ interface BuildCommandOptions {
   with?: string[];
   ignoreEngines?: boolean;
   archive?: string[];
+  nodeOption?: string[];
   json?: boolean;
 }
 
@@ -51,6 +57,7 @@ async function runBuild(spec: string, flags: BuildCommandOptions): Promise<void>
       withSpecs: flags.with,
       ignoreEngines: flags.ignoreEngines,
       archiveTypes: flags.archive as ArchiveType[] | undefined,
+      nodeOptions: flags.nodeOption,
       report: createProgressRenderer(process.stderr),
       signal: controller.signal,
     });
@@ -69,15 +76,21 @@ async function runBuild(spec: string, flags: BuildCommandOptions): Promise<void>
     if (!isDuoSeaError(error)) throw error;
     process.stderr.write(renderError(error));
     if (flags.json) process.stdout.write(JSON.stringify({ ok: false, error: error.toJSON() }, null, 2) + '\n');
-    process.exitCode = 1;
+    process.exitCode = USAGE_ERROR_CODES.has(error.code) ? EXIT_USAGE : 1;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
 }
 
+function toolVersion(): string {
+  const manifestPath = fileURLToPath(new URL('../package.json', import.meta.url));
+  return (JSON.parse(readFileSync(manifestPath, 'utf8')) as { version: string }).version;
+}
+
 const targetIds = allTargets().map((target) => target.id);
 const program = new Command('duo-sea')
+  .version(toolVersion(), '-V, --version', 'print the duo-sea version')
   .description('Build self-contained executables of a Node.js command-line program, one per OS and CPU.')
   .showHelpAfterError()
   .exitOverride((error) => {
@@ -100,6 +113,11 @@ program
   .option('--checksums <dir>', 'folder of pinned base binary checksums (default: the one shipped with duo-sea)')
   .addOption(new Option('--with <spec>', 'package installed beside the program, repeatable').argParser(collect))
   .addOption(new Option('--archive <type>', 'archive type to write, repeatable: tar.gz, tar.xz, zip (default: every type the target offers)').argParser(collect))
+  .addOption(
+    new Option('--node-option <option>', 'Node option every start of the executable gets, such as --node-option=--max-old-space-size=4096; repeatable').argParser(
+      collect,
+    ),
+  )
   .option('--ignore-engines', "build even if the Node version does not satisfy the program's engines.node")
   .option('--json', 'print a machine-readable summary on stdout')
   .action(runBuild);

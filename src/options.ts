@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BUNDLED_CHECKSUMS_DIR } from './checksums.js';
@@ -35,6 +36,8 @@ export interface BuildOptions {
   sourceDateEpochSeconds?: number;
   /** Archive types to write, out of those each target offers; all of them by default. */
   archiveTypes?: ArchiveType[];
+  /** Node options every start of the executable gets, such as `--max-old-space-size=4096`. */
+  nodeOptions?: string[];
 }
 
 export interface NormalizedOptions {
@@ -53,6 +56,7 @@ export interface NormalizedOptions {
   signal?: AbortSignal;
   mtime: Date;
   archiveTypes?: ArchiveType[];
+  nodeOptions: string[];
 }
 
 /** Entry time used when SOURCE_DATE_EPOCH is not set: 1985-10-26, the time npm gives files in package tarballs. */
@@ -85,6 +89,14 @@ export function normalizeOptions(options: BuildOptions): NormalizedOptions {
       throw invalidOption('--archive', type, `Unknown archive type "${type}".`, `Use one of: ${knownArchiveTypes.join(', ')}.`);
     }
   }
+  for (const option of options.nodeOptions ?? []) {
+    if (!option.startsWith('-')) {
+      throw invalidOption('--node-option', option, `"${option}" is not a Node option.`, 'Pass options in their command-line form, such as --node-option=--max-old-space-size=4096.');
+    }
+  }
+  if (options.checksumsDir !== undefined && !existsSync(path.resolve(cwd, options.checksumsDir))) {
+    throw invalidOption('--checksums', options.checksumsDir, `The checksums folder ${path.resolve(cwd, options.checksumsDir)} does not exist.`, 'Pass the folder that holds node-v<version>.sha256 files, or leave out --checksums.');
+  }
   const requested = options.targets && options.targets.length > 0 ? [...new Set(options.targets)] : undefined;
   const epochText = env.SOURCE_DATE_EPOCH;
   if (options.sourceDateEpochSeconds === undefined && epochText !== undefined && epochText !== '' && !/^\d+$/.test(epochText)) {
@@ -109,5 +121,6 @@ export function normalizeOptions(options: BuildOptions): NormalizedOptions {
     signal: options.signal,
     mtime: new Date(epochSeconds * 1000),
     archiveTypes: options.archiveTypes && options.archiveTypes.length > 0 ? [...options.archiveTypes] : undefined,
+    nodeOptions: [...(options.nodeOptions ?? [])],
   };
 }

@@ -1,7 +1,32 @@
 import { rmSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DuoSeaError, messageOf } from './errors.js';
+
+const STAGING_PREFIX = '.duo-sea-staging-';
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM means the process exists but belongs to another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes folders named `<prefix><pid>-…` in `parent` whose process no longer
+ * runs, such as those of a build killed by a CI timeout, which had no chance
+ * to clean up.
+ */
+export async function removeAbandonedFolders(parent: string, prefix: string): Promise<void> {
+  for (const name of await readdir(parent)) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = /^(\d+)-/.exec(name.slice(prefix.length))?.[1];
+    if (pid !== undefined && !isRunning(Number(pid))) await rm(path.join(parent, name), { recursive: true, force: true });
+  }
+}
 
 /**
  * A hidden folder inside the output folder where a build writes its files.
@@ -17,7 +42,8 @@ export class OutputStaging {
   static async create(outDir: string): Promise<OutputStaging> {
     try {
       await mkdir(outDir, { recursive: true });
-      const stagingDir = await mkdtemp(path.join(outDir, '.duo-sea-staging-'));
+      await removeAbandonedFolders(outDir, STAGING_PREFIX);
+      const stagingDir = await mkdtemp(path.join(outDir, `${STAGING_PREFIX}${process.pid}-`));
       return new OutputStaging(outDir, stagingDir);
     } catch (error) {
       throw new DuoSeaError({

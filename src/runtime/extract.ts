@@ -5,6 +5,12 @@ import path from 'node:path';
 import { userCacheRoot } from '../defaults.js';
 import type { VfsIndex } from './vfs-format.js';
 
+/**
+ * The real fs.rmSync, taken before the overlay makes writes under the payload
+ * root fail, so the temporary folder can still be removed at exit.
+ */
+const removeFolder = fs.rmSync;
+
 /** Marker file written last into a finished extraction folder. */
 const COMPLETE_MARKER = '.duo-sea-complete';
 
@@ -17,6 +23,8 @@ export interface PayloadRoot {
    * an existing folder is reused.
    */
   extracted: boolean;
+  /** True when the root is a real folder; false for a root below the executable file, where no folder can exist. */
+  rootIsReal: boolean;
   /** The reason extraction failed, for a clear error when the program needs one of those files. */
   extractionError?: string;
 }
@@ -52,10 +60,6 @@ function safeHomeDir(): string {
     // os.homedir() throws when neither HOME nor the user database has an entry.
     return '';
   }
-}
-
-function fallbackRoot(index: VfsIndex): string {
-  return path.join(os.tmpdir(), `duo-sea-${index.payloadId}`);
 }
 
 /** True when an extraction folder is complete and every extracted file still has its size. */
@@ -116,24 +120,64 @@ function moveIntoPlace(staging: string, root: string, index: VfsIndex): void {
  */
 export function preparePayloadRoot(index: VfsIndex, data: Uint8Array): PayloadRoot {
   const needsExtraction = Object.values(index.files).some((entry) => entry.extract);
-  const runDir = privateRunDir();
-  if (!runDir) {
-    return { root: fallbackRoot(index), extracted: false, extractionError: 'no private cache folder is writable' };
-  }
-  const root = path.join(runDir, index.payloadId);
-  if (!needsExtraction) return { root, extracted: true };
-  if (isCompleteExtraction(root, index)) return { root, extracted: true };
+  // Below the executable, a regular file, no folder can exist: nobody can plant files where the payload appears.
+  const unreachableRoot = path.join(process.execPath, index.payloadId);
+  if (!needsExtraction) return { root: unreachableRoot, extracted: true, rootIsReal: false };
 
+  const runDir = privateRunDir();
+  let cacheError = 'no private cache folder is writable';
+  if (runDir) {
+    const extracted = extractIntoRunDir(runDir, index, data);
+    if (extracted.ok) return { root: extracted.root, extracted: true, rootIsReal: true };
+    cacheError = extracted.error;
+  }
+  const temporary = extractIntoTemporaryFolder(index, data);
+  if (temporary.ok) return { root: temporary.root, extracted: true, rootIsReal: true };
+  return {
+    root: unreachableRoot,
+    extracted: false,
+    rootIsReal: false,
+    extractionError: `${cacheError}, and ${temporary.error}`,
+  };
+}
+
+type ExtractionResult = { ok: true; root: string } | { ok: false; error: string };
+
+function extractIntoRunDir(runDir: string, index: VfsIndex, data: Uint8Array): ExtractionResult {
+  const root = path.join(runDir, index.payloadId);
+  if (isCompleteExtraction(root, index)) return { ok: true, root };
   const staging = path.join(runDir, `.tmp-${index.payloadId}-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     fs.mkdirSync(staging, { mode: 0o700 });
     writeExtractedFiles(staging, index, data);
     moveIntoPlace(staging, root, index);
-    return { root, extracted: true };
+    return { ok: true, root };
   } catch (error) {
     fs.rmSync(staging, { recursive: true, force: true });
-    if (isCompleteExtraction(root, index)) return { root, extracted: true };
-    const reason = error instanceof Error ? error.message : String(error);
-    return { root, extracted: false, extractionError: `extraction into ${runDir} failed: ${reason}` };
+    if (isCompleteExtraction(root, index)) return { ok: true, root };
+    return { ok: false, error: `extraction into ${runDir} failed: ${messageOf(error)}` };
   }
+}
+
+/**
+ * Extracts into a new private folder in the temporary folder, removed when
+ * the process exits. mkdtemp creates it with mode 0700 under a name nobody
+ * could create beforehand, so this is safe on a shared host.
+ */
+function extractIntoTemporaryFolder(index: VfsIndex, data: Uint8Array): ExtractionResult {
+  let folder: string | undefined;
+  try {
+    folder = fs.mkdtempSync(path.join(os.tmpdir(), 'duo-sea-'));
+    writeExtractedFiles(folder, index, data);
+    const created = folder;
+    process.once('exit', () => removeFolder(created, { recursive: true, force: true }));
+    return { ok: true, root: folder };
+  } catch (error) {
+    if (folder) fs.rmSync(folder, { recursive: true, force: true });
+    return { ok: false, error: `extraction into ${os.tmpdir()} failed: ${messageOf(error)}` };
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -129,11 +129,18 @@ function listDirectory(vfs: Vfs, node: VfsNode & { kind: 'directory' }, options:
  * write under the root fail with EROFS, as on a read-only mount.
  */
 export function installFsOverlay(vfs: Vfs, timesMs: number): void {
+  /**
+   * Returns the payload node for a path, or undefined when the real file
+   * system must handle the call. Under a root that is no real folder, a path
+   * the payload does not have is reported missing here.
+   */
   const virtual = (value: unknown): { node: VfsNode; filePath: string } | undefined => {
     const filePath = toAbsolutePath(value);
     if (filePath === undefined) return undefined;
     const node = vfs.virtualNode(filePath);
-    return node ? { node, filePath } : undefined;
+    if (node) return { node, filePath };
+    if (!vfs.rootIsReal && vfs.relative(filePath) !== undefined) throw errnoError('ENOENT', 'open', filePath);
+    return undefined;
   };
 
   const readFileSyncVirtual = (node: VfsNode, filePath: string, options: unknown): string | Buffer => {
@@ -161,7 +168,13 @@ export function installFsOverlay(vfs: Vfs, timesMs: number): void {
   for (const [name, serve] of Object.entries(syncCalls)) {
     const original = patched[name];
     const replacement = function (this: unknown, ...args: unknown[]): unknown {
-      const found = virtual(args[0]);
+      let found;
+      try {
+        found = virtual(args[0]);
+      } catch (error) {
+        if (name === 'existsSync') return false;
+        throw error;
+      }
       return found ? serve(found, args) : original.apply(this, args);
     };
     if (name === 'realpathSync') (replacement as AnyFunction & { native?: AnyFunction }).native = replacement;
@@ -182,10 +195,10 @@ export function installFsOverlay(vfs: Vfs, timesMs: number): void {
     const originalPromise = promises[name];
     const serve = syncCalls[syncName];
     const callbackReplacement = function (this: unknown, ...args: unknown[]): unknown {
-      const found = virtual(args[0]);
-      if (!found) return originalCallback.apply(this, args);
       const callback = args[args.length - 1] as AnyFunction;
       try {
+        const found = virtual(args[0]);
+        if (!found) return originalCallback.apply(this, args);
         const result = serve(found, args.slice(0, -1));
         process.nextTick(callback, null, result);
       } catch (error) {
@@ -203,7 +216,15 @@ export function installFsOverlay(vfs: Vfs, timesMs: number): void {
 
   const originalExists = patched.exists;
   patched.exists = function (this: unknown, ...args: unknown[]): unknown {
-    if (virtual(args[0])) {
+    let found;
+    try {
+      found = virtual(args[0]);
+    } catch {
+      // A path the payload does not have, under a root that is no real folder: it does not exist.
+      process.nextTick(args[1] as AnyFunction, false);
+      return undefined;
+    }
+    if (found) {
       process.nextTick(args[1] as AnyFunction, true);
       return undefined;
     }

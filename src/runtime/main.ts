@@ -70,7 +70,7 @@ export function runMain(program: ProgramFunction): void {
 
   const data = new Uint8Array(sea.getRawAsset(VFS_DATA_ASSET) as ArrayBuffer);
   const placement = preparePayloadRoot(index, data);
-  const vfs = new Vfs(placement.root, index, data, placement.extracted);
+  const vfs = new Vfs(placement.root, index, data, placement.extracted, placement.rootIsReal);
   installFsOverlay(vfs, executableTimeMs());
   installModuleOverlay(vfs, placement.extractionError);
   installEsmHooks(vfs);

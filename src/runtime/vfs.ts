@@ -19,6 +19,8 @@ export class Vfs {
     private readonly data: Uint8Array,
     /** True when the files marked `extract` exist as real files under the root. */
     readonly extracted: boolean,
+    /** True when the root is a real folder; false for a root no folder can exist at. */
+    readonly rootIsReal: boolean = extracted,
   ) {
     this.directories.set('', new Set());
     for (const relativePath of Object.keys(index.files)) this.addParents(relativePath);

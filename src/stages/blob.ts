@@ -1,9 +1,12 @@
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DuoSeaError } from '../errors.js';
 import { VFS_DATA_ASSET, VFS_INDEX_ASSET } from '../runtime/vfs-format.js';
 import type { Payload } from './payload.js';
+
+/** Name of the SEA main script, which Node records in the blob and shows in stack traces. */
+const MAIN_SCRIPT_NAME = 'duo-sea-main.cjs';
 
 export interface BlobResult {
   blob: Buffer;
@@ -25,17 +28,26 @@ export async function makeBlob(options: {
   workDir: string;
   targetId: string;
   useCodeCache: boolean;
+  /** Node options the executable always starts with, such as `--max-old-space-size=4096`. */
+  execArgv: string[];
 }): Promise<BlobResult> {
-  const mainPath = path.join(options.workDir, `main-${options.targetId}.cjs`);
-  const blobPath = path.join(options.workDir, `sea-${options.targetId}.blob`);
-  const configPath = path.join(options.workDir, `sea-config-${options.targetId}.json`);
+  // Each target gets its own folder, so that the main script's name can be the same fixed, relative name in every
+  // build: Node records it in the blob, and a temporary path there would make builds differ.
+  const blobDir = path.join(options.workDir, `sea-${options.targetId}`);
+  await mkdir(blobDir, { recursive: true });
+  const mainPath = path.join(blobDir, MAIN_SCRIPT_NAME);
+  const blobPath = path.join(blobDir, 'sea.blob');
+  const configPath = path.join(blobDir, 'sea-config.json');
   await writeFile(mainPath, options.mainCode);
   const config = {
-    main: mainPath,
-    output: blobPath,
+    main: MAIN_SCRIPT_NAME,
+    output: 'sea.blob',
     disableExperimentalSEAWarning: true,
     useSnapshot: false,
     useCodeCache: options.useCodeCache,
+    execArgv: options.execArgv,
+    // NODE_OPTIONS and command-line node options could otherwise make the executable load other code (--require).
+    execArgvExtension: 'none',
     assets: { [VFS_INDEX_ASSET]: options.payload.indexPath, [VFS_DATA_ASSET]: options.payload.dataPath },
   };
   await writeFile(configPath, JSON.stringify(config, null, 2));
@@ -44,7 +56,7 @@ export async function makeBlob(options: {
     execFile(
       options.builderNodePath,
       ['--experimental-sea-config', configPath],
-      { cwd: options.workDir, maxBuffer: 16 * 1024 * 1024, env: { PATH: process.env.PATH ?? '' } },
+      { cwd: blobDir, maxBuffer: 16 * 1024 * 1024, env: { PATH: process.env.PATH ?? '' } },
       (error, _stdout, stderr) => {
         if (!error) {
           resolve();

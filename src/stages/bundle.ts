@@ -71,7 +71,7 @@ function toPayloadPath(rootDir: string, filePath: string): string {
 }
 
 /** Returns an esbuild plugin that rewrites module paths and leaves native addons for the runtime to load from the payload. */
-function payloadPathsPlugin(rootDir: string): esbuild.Plugin {
+function payloadPathsPlugin(rootDir: string, entryPath: string): esbuild.Plugin {
   const formatOf = createFormatLookup();
   return {
     name: 'duo-sea-payload-paths',
@@ -81,10 +81,17 @@ function payloadPathsPlugin(rootDir: string): esbuild.Plugin {
         const absolute = path.resolve(args.resolveDir, args.path);
         return { path: VFS_SPECIFIER_PREFIX + toPayloadPath(rootDir, absolute), external: true };
       });
+      // A native addon reached through a package name (napi-rs packages point `main` at a .node file) is loaded at run time too.
+      build.onLoad({ filter: /\.node$/ }, (args) => ({
+        contents: `module.exports = require(${JSON.stringify(VFS_SPECIFIER_PREFIX + toPayloadPath(rootDir, args.path))});`,
+        loader: 'js',
+      }));
       build.onLoad({ filter: /\.[mc]?js$/ }, async (args) => {
         if (!args.path.startsWith(rootDir + path.sep)) return undefined;
         const source = await readFile(args.path, 'utf8');
-        const { code, changed, warning } = transformModuleSource(source, toPayloadPath(rootDir, args.path), formatOf(args.path));
+        const { code, changed, warning } = transformModuleSource(source, toPayloadPath(rootDir, args.path), formatOf(args.path), {
+          isEntry: args.path === entryPath,
+        });
         if (warning) return { contents: source, loader: 'js', warnings: [{ text: warning }] };
         return changed ? { contents: code, loader: 'js' } : undefined;
       });
@@ -97,6 +104,17 @@ function formatMessages(messages: esbuild.Message[]): string[] {
     const where = message.location ? `${message.location.file}:${message.location.line}:${message.location.column}: ` : '';
     return `${where}${message.text}`;
   });
+}
+
+/**
+ * Moves the runtime's "use strict" from the top of the script into its own
+ * function. At the top it would make the whole main script strict, and with
+ * it every module of the program, which breaks sloppy-mode code such as an
+ * assignment to an undeclared variable.
+ */
+function confineStrictMode(runtime: string): string {
+  const withoutDirective = runtime.replace(/^"use strict";\n/, '');
+  return withoutDirective.replace('(() => {\n', '(() => {\n  "use strict";\n');
 }
 
 let runtimeCode: Promise<string> | undefined;
@@ -114,7 +132,7 @@ function bundleRuntime(nodeMajor: number): Promise<string> {
       target: `node${nodeMajor}`,
       logLevel: 'silent',
     })
-    .then((result) => result.outputFiles[0].text);
+    .then((result) => confineStrictMode(result.outputFiles[0].text));
   return runtimeCode;
 }
 
@@ -129,37 +147,23 @@ export async function bundleProgram(options: {
   targetId: string;
 }): Promise<BundleResult> {
   const nodeMajor = Number(options.nodeVersion.split('.')[0]);
-  let result: esbuild.BuildResult<{ write: false; metafile: true }>;
-  try {
-    result = await esbuild.build({
-      entryPoints: [options.entryPath],
-      absWorkingDir: options.rootDir,
-      bundle: true,
-      write: false,
-      metafile: true,
-      platform: 'node',
-      format: 'cjs',
-      target: `node${nodeMajor}`,
-      // Kept so that class and function names, which programs print and compare, are those of the source.
-      keepNames: true,
-      logLevel: 'silent',
-      plugins: [payloadPathsPlugin(options.rootDir)],
-    });
-  } catch (error) {
-    const failure = error as esbuild.BuildFailure;
-    const details = formatMessages(failure.errors ?? []);
-    if (details.length > 0 && details.every((line) => /top-level await/i.test(line))) {
-      return moduleLoaderMain(options, nodeMajor, details);
+  const external: string[] = [];
+  let result: esbuild.BuildResult<{ write: false; metafile: true }> | undefined;
+  const warnings: string[] = [];
+  while (!result) {
+    try {
+      result = await runEsbuild(options, nodeMajor, external);
+    } catch (error) {
+      const details = formatMessages((error as esbuild.BuildFailure).errors ?? []);
+      if (details.length > 0 && details.every((line) => /top-level await/i.test(line))) {
+        return moduleLoaderMain(options, nodeMajor, details);
+      }
+      const missing = unresolvedPackages(error as esbuild.BuildFailure).filter((name) => !external.includes(name));
+      if (missing.length === 0) throw bundleError(options, details, error);
+      // Node fails on a missing package only when the code reaches it, often inside a try block; so does the executable.
+      external.push(...missing);
+      warnings.push(`left to resolve at run time, because the install does not have them: ${missing.join(', ')}`);
     }
-    throw new DuoSeaError({
-      code: 'E_BUNDLE_FAILED',
-      stage: 'bundle',
-      target: options.targetId,
-      input: details[0] ?? options.entryPath,
-      message: `esbuild could not bundle the program:\n${details.join('\n') || String(error)}`,
-      hint: 'Fix the file named above, or report the case with the package name and version.',
-      cause: error,
-    });
   }
 
   // esbuild keeps the entry's hashbang on the first line, where it is a syntax error inside the wrapper.
@@ -170,8 +174,53 @@ export async function bundleProgram(options: {
     code,
     mode: 'bundle',
     inputs: Object.keys(result.metafile.inputs).sort(),
-    warnings: formatMessages(result.warnings),
+    warnings: [...warnings, ...formatMessages(result.warnings)],
   };
+}
+
+function runEsbuild(
+  options: { rootDir: string; entryPath: string },
+  nodeMajor: number,
+  external: string[],
+): Promise<esbuild.BuildResult<{ write: false; metafile: true }>> {
+  return esbuild.build({
+    entryPoints: [options.entryPath],
+    absWorkingDir: options.rootDir,
+    bundle: true,
+    write: false,
+    metafile: true,
+    platform: 'node',
+    format: 'cjs',
+    target: `node${nodeMajor}`,
+    // Kept so that class and function names, which programs print and compare, are those of the source.
+    keepNames: true,
+    external,
+    logLevel: 'silent',
+    plugins: [payloadPathsPlugin(options.rootDir, options.entryPath)],
+  });
+}
+
+/** Returns the bare package names that esbuild could not resolve; relative paths are real errors. */
+function unresolvedPackages(failure: esbuild.BuildFailure): string[] {
+  const names = new Set<string>();
+  for (const message of failure.errors ?? []) {
+    const specifier = /^Could not resolve "([^"]+)"/.exec(message.text)?.[1];
+    if (!specifier || specifier.startsWith('.') || specifier.startsWith('/')) return [];
+    names.add(specifier);
+  }
+  return [...names];
+}
+
+function bundleError(options: { entryPath: string; targetId: string }, details: string[], cause: unknown): DuoSeaError {
+  return new DuoSeaError({
+    code: 'E_BUNDLE_FAILED',
+    stage: 'bundle',
+    target: options.targetId,
+    input: details[0] ?? options.entryPath,
+    message: `esbuild could not bundle the program:\n${details.join('\n') || String(cause)}`,
+    hint: 'Fix the file named above, or report the case with the package name and version.',
+    cause,
+  });
 }
 
 /**

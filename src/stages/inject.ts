@@ -11,6 +11,13 @@ const SEA_RESOURCE_NAME = 'NODE_SEA_BLOB';
 /** Mach-O segment that Node reads the blob from. */
 const MACHO_SEGMENT_NAME = 'NODE_SEA';
 
+/**
+ * LIEF, inside postject, prints this for an ELF file whose section names were
+ * dropped by strip; the note it looks for is still written, as the check
+ * after injection confirms.
+ */
+const HARMLESS_POSTJECT_WARNING = /Can't find string offset for section name '\.note'/;
+
 const postjectCli = path.join(path.dirname(createRequire(import.meta.url).resolve('postject')), 'cli.js');
 
 export interface InjectResult {
@@ -25,7 +32,7 @@ function injectError(target: Target, input: string, message: string, cause?: unk
     target: target.id,
     input,
     message,
-    hint: 'The base binary may not be a Node binary that supports single executable applications (Node 20 or later); check the base source.',
+    hint: 'The base binary may not be a Node binary that supports single executable applications (Node 22 or later); check the base source.',
     cause,
   });
 }
@@ -36,6 +43,8 @@ function injectError(target: Target, input: string, message: string, cause?: unk
  * report success on a binary it did not change.
  */
 export async function injectBlob(options: {
+  /** The base binary the executable was copied from, named in errors. */
+  basePath: string;
   blobPath: string;
   blob: Buffer;
   outputPath: string;
@@ -47,7 +56,8 @@ export async function injectBlob(options: {
 
   const output = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
     execFile(process.execPath, args, { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(injectError(target, outputPath, `postject failed: ${(stderr || stdout).trim() || error.message}`, error));
+      const output = `${stdout}\n${stderr}`.replace(/\x1b\[[0-9;]*m/g, '').trim();
+      if (error) reject(injectError(target, options.basePath, `postject could not inject the blob into the base binary: ${output || error.message}`, error));
       else resolve({ stdout, stderr });
     });
   });
@@ -56,7 +66,7 @@ export async function injectBlob(options: {
   const warnings = `${output.stdout}\n${output.stderr}`
     .split('\n')
     .map((line) => line.replace(/\x1b\[[0-9;]*m/g, '').trim())
-    .filter((line) => /warning/i.test(line));
+    .filter((line) => /warning/i.test(line) && !HARMLESS_POSTJECT_WARNING.test(line));
   return { warnings };
 }
 

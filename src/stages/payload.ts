@@ -5,13 +5,20 @@ import { sha256Bytes } from '../hash.js';
 import type { Target } from '../targets.js';
 import type { VfsFileEntry, VfsIndex } from '../runtime/vfs-format.js';
 
-/** Files that no program reads at run time: type declarations, source maps and npm's own bookkeeping. */
-const DROPPED_FILE = /(\.d\.[mc]?ts|\.map)$/;
+/**
+ * npm's own bookkeeping, which no program reads. Everything else stays:
+ * TypeScript reads its `lib.*.d.ts` files at run time, and a program may
+ * read its source maps for stack traces.
+ */
 const DROPPED_NAMES = new Set(['.package-lock.json']);
 const DROPPED_DIRS = new Set(['.bin', '.cache']);
 
-/** File names that must be real files to be used: native addons and shared libraries. */
-const NATIVE_LIBRARY = /\.(node|so(\.\d+)*|dylib|dll)$/;
+/**
+ * File names that must be real files to be used: native addons, shared
+ * libraries, and files that a program hands to another runtime, such as a
+ * JVM agent (`-javaagent:x.jar`) or a shell or Python script.
+ */
+const REAL_FILE = /\.(node|so(\.\d+)*|dylib|dll|exe|jar|class|py|sh|ps1|bat|cmd)$/;
 
 export interface PayloadFile {
   relativePath: string;
@@ -51,7 +58,7 @@ async function listFiles(folder: string, relativeFolder: string, found: { relati
     if (entry.isDirectory()) {
       if (!DROPPED_DIRS.has(entry.name)) await listFiles(absolutePath, relativePath, found);
     } else if (entry.isFile() || entry.isSymbolicLink()) {
-      if (!DROPPED_NAMES.has(entry.name) && !DROPPED_FILE.test(entry.name)) found.push({ relativePath, absolutePath });
+      if (!DROPPED_NAMES.has(entry.name)) found.push({ relativePath, absolutePath });
     }
   }
 }
@@ -86,7 +93,7 @@ async function classify(
     };
   }
   const isProgram = (mode & 0o111) !== 0 && !/\.[mc]?js$/.test(file.relativePath) && (kind !== undefined || !/\.\w+$/.test(file.relativePath));
-  const extract = kind !== undefined || NATIVE_LIBRARY.test(file.relativePath) || isProgram;
+  const extract = kind !== undefined || REAL_FILE.test(file.relativePath) || isProgram;
   return { ...file, sizeBytes: info.size, mode, extract };
 }
 

@@ -20,21 +20,26 @@ function signError(target: Target, filePath: string, message: string, cause?: un
  * it removes the Authenticode signature of node.exe, which injection makes
  * stale. Returns notes for the build log.
  */
-export async function prepareForInjection(target: Target, filePath: string): Promise<string[]> {
+export interface SignNote {
+  level: 'info' | 'warning';
+  message: string;
+}
+
+export async function prepareForInjection(target: Target, filePath: string): Promise<SignNote[]> {
   if (target.sign === 'pe-unsign') {
     try {
       const image = await readFile(filePath);
       const unsigned = removeCertificateTable(image);
       if (unsigned === image) return [];
       await writeFile(filePath, unsigned);
-      return [`removed the Authenticode signature of node.exe (${image.length - unsigned.length} bytes)`];
+      return [{ level: 'info', message: `removed the Authenticode signature of node.exe (${image.length - unsigned.length} bytes)` }];
     } catch (error) {
       throw signError(target, filePath, `Could not remove the signature of ${filePath}: ${messageOf(error)}`, error);
     }
   }
   if (target.sign === 'macho-adhoc') {
     // NOTE: Mach-O executables are not re-signed yet, so they do not start on Apple Silicon until signed with codesign.
-    return ['the macOS executable is not signed; sign it (codesign --sign -) before running it on Apple Silicon'];
+    return [{ level: 'warning', message: 'the macOS executable is not signed: sign it (codesign --sign - FILE) before running it on Apple Silicon' }];
   }
   return [];
 }

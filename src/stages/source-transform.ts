@@ -58,12 +58,16 @@ const label = (token: Token | undefined): string | undefined => token?.type.labe
 const isName = (token: Token | undefined, value: string): boolean => label(token) === 'name' && token?.value === value;
 const isMemberAccess = (previous: Token | undefined): boolean => label(previous) === '.' || label(previous) === '?.';
 
-/** Finds `import.meta.url`, `.dirname` and `.filename`. */
-function importMetaEdits(tokens: Token[], literal: string): Edit[] {
+/** Finds `import.meta.url`, `.dirname`, `.filename` and `.main`. */
+function importMetaEdits(tokens: Token[], literal: string, isEntry: boolean): Edit[] {
   const edits: Edit[] = [];
   for (let i = 0; i + 4 < tokens.length; i++) {
     if (label(tokens[i]) !== 'import' || label(tokens[i + 1]) !== '.' || !isName(tokens[i + 2], 'meta') || label(tokens[i + 3]) !== '.') continue;
     const property = tokens[i + 4];
+    if (isName(property, 'main')) {
+      edits.push({ start: tokens[i].start, end: property.end, text: String(isEntry) });
+      continue;
+    }
     const helper = label(property) === 'name' ? IMPORT_META_HELPERS[property.value as string] : undefined;
     if (helper) edits.push({ start: tokens[i].start, end: property.end, text: `${helper}(${literal})` });
   }
@@ -141,12 +145,31 @@ function pathGlobalsEdit(tokens: Token[], source: string, literal: string): Edit
 }
 
 /**
+ * Makes the entry module `require.main`, as Node does for the script it
+ * starts, so that a `require.main === module` check runs the CLI. The free
+ * `require` of every bundled module is the same function, so they all see it.
+ */
+function mainModuleEdit(tokens: Token[], source: string): Edit {
+  const { at, needsSemicolon } = prologueEnd(tokens, source);
+  return { start: at, end: at, text: `${needsSemicolon ? ';' : ''}require.main = module;` };
+}
+
+/**
  * Rewrites one module's source. `relativePath` is the module's path inside
  * the payload, embedded as a string literal.
  */
-export function transformModuleSource(source: string, relativePath: string, format: ModuleFormat): TransformResult {
+export function transformModuleSource(
+  source: string,
+  relativePath: string,
+  format: ModuleFormat,
+  options: { isEntry?: boolean } = {},
+): TransformResult {
+  const isEntry = options.isEntry ?? false;
   const mayNeedEdits =
-    source.includes('import.meta') || /\bimport\s*\(/.test(source) || (format === 'commonjs' && /require|__dirname|__filename/.test(source));
+    isEntry ||
+    source.includes('import.meta') ||
+    /\bimport\s*\(/.test(source) ||
+    (format === 'commonjs' && /require|__dirname|__filename/.test(source));
   if (!mayNeedEdits) return { code: source, changed: false };
 
   let tokens: Token[];
@@ -157,14 +180,16 @@ export function transformModuleSource(source: string, relativePath: string, form
   }
 
   const literal = JSON.stringify(relativePath);
-  const edits = [...importMetaEdits(tokens, literal), ...dynamicImportEdits(tokens, literal)];
+  const edits = [...importMetaEdits(tokens, literal, isEntry), ...dynamicImportEdits(tokens, literal)];
   if (format === 'commonjs') {
     edits.push(...requireEdits(tokens, literal));
     const declaration = pathGlobalsEdit(tokens, source, literal);
     if (declaration) edits.push(declaration);
+    if (isEntry) edits.push(mainModuleEdit(tokens, source));
   }
   if (edits.length === 0) return { code: source, changed: false };
 
+  // Sorted from the end, so earlier offsets stay valid; edits at the same offset keep their order.
   edits.sort((a, b) => b.start - a.start);
   let code = source;
   for (const edit of edits) code = code.slice(0, edit.start) + edit.text + code.slice(edit.end);

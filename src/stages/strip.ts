@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ContentCache } from '../cache.js';
 import { DuoSeaError } from '../errors.js';
-import { sha256Bytes } from '../hash.js';
+import { sha256Bytes, sha256File } from '../hash.js';
 import type { Target } from '../targets.js';
 
 export interface StripResult {
@@ -45,7 +45,13 @@ export async function stripBaseBinary(options: {
 
   const key = sha256Bytes(`${options.baseSha256}\n${target.strip.args.join(' ')}`).slice(0, 32);
   const strippedPath = path.join(options.cache.derivedDir('stripped'), `${key}-${target.id}`);
-  if (existsSync(strippedPath)) return { path: strippedPath, sizeBytes: (await stat(strippedPath)).size };
+  const hashPath = `${strippedPath}.sha256`;
+  // A cached result is used only while it still has the hash recorded when it was made.
+  if (existsSync(strippedPath) && existsSync(hashPath)) {
+    if ((await readFile(hashPath, 'utf8')).trim() === (await sha256File(strippedPath))) {
+      return { path: strippedPath, sizeBytes: (await stat(strippedPath)).size };
+    }
+  }
 
   const tool = await findLlvmStrip();
   if (!tool) {
@@ -70,6 +76,8 @@ export async function stripBaseBinary(options: {
     });
   }
   await mkdir(path.dirname(strippedPath), { recursive: true });
+  await writeFile(`${tempPath}.sha256`, `${await sha256File(tempPath)}\n`);
   await rename(tempPath, strippedPath);
+  await rename(`${tempPath}.sha256`, hashPath);
   return { path: strippedPath, sizeBytes: (await stat(strippedPath)).size };
 }

@@ -1,7 +1,9 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { listFolder, repoRoot, runCli, tempDir } from './helpers.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { listFolder, removeTempDirs, repoRoot, runCli, tempDir } from './helpers.js';
+
+afterAll(removeTempDirs);
 
 interface FailedBuild {
   status: number | null;
@@ -51,7 +53,8 @@ describe('build errors', () => {
 
   it('rejects an unknown target', async () => {
     const failed = await failingBuild(['@anthropic-ai/sandbox-runtime@0.0.78', '--target', 'linux-s390x']);
-    expect(failed.status).toBe(1);
+    // A wrong command line exits with the usage code.
+    expect(failed.status).toBe(2);
     expect(failed.error.code).toBe('E_UNKNOWN_TARGET');
     expect(failed.error.input).toBe('linux-s390x');
     expect(failed.error.hint).toContain('linux-x64');

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,8 +7,19 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const cliPath = path.join(repoRoot, 'lib', 'cli.js');
 
+const createdFolders: string[] = [];
+
+/** Creates a temporary folder that removeTempDirs deletes after the test file. */
 export function tempDir(label: string): string {
-  return mkdtempSync(path.join(os.tmpdir(), `duo-sea-${label}-`));
+  const folder = mkdtempSync(path.join(os.tmpdir(), `duo-sea-${label}-`));
+  createdFolders.push(folder);
+  return folder;
+}
+
+/** Deletes every folder tempDir created; an end-to-end build leaves about 190 MB in its folder. */
+export function removeTempDirs(): void {
+  for (const folder of createdFolders.splice(0)) rmSync(folder, { recursive: true, force: true });
+  nodelessPath = undefined;
 }
 
 export interface CliRun {
@@ -79,14 +90,18 @@ export function runIsolated(executable: string, args: string[], options: Isolate
 export interface IsolatedOptions {
   /** HOME to use instead of a fresh folder; it may be a path that cannot hold a cache. */
   home?: string;
+  /** Variables added to the minimal environment. */
+  env?: NodeJS.ProcessEnv;
+  /** Folder to run in instead of a fresh empty one. */
+  cwd?: string;
   timeoutMs?: number;
 }
 
 function isolatedEnvironment(options: IsolatedOptions): { home: string; cwd: string; env: NodeJS.ProcessEnv } {
   const home = options.home ?? tempDir('home');
-  const cwd = tempDir('cwd');
+  const cwd = options.cwd ?? tempDir('cwd');
   const tmp = tempDir('tmp');
-  return { home, cwd, env: { PATH: pathWithoutNode(), HOME: home, TMPDIR: tmp, LANG: 'C.UTF-8', TERM: 'dumb' } };
+  return { home, cwd, env: { PATH: pathWithoutNode(), HOME: home, TMPDIR: tmp, LANG: 'C.UTF-8', TERM: 'dumb', ...options.env } };
 }
 
 /** Starts an executable like runIsolated, without waiting, so that several copies run at once. */

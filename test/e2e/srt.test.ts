@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { npmInstall, runCli, runIsolated, startIsolated, tempDir } from './helpers.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { npmInstall, removeTempDirs, runCli, runIsolated, startIsolated, tempDir } from './helpers.js';
+
+afterAll(removeTempDirs);
 
 const SRT_SPEC = '@anthropic-ai/sandbox-runtime@0.0.78';
 const BUILD_TIMEOUT_MS = 900_000;
@@ -91,6 +93,23 @@ function describeLinuxBuild(nodeVersion: string | undefined): void {
       expect(run.stderr).toBe('');
       expect(run.stdout.trim()).toBe('0.0.78');
       expect(run.status).toBe(0);
+    });
+
+    it('ignores code injected through NODE_OPTIONS', () => {
+      const hookDir = tempDir('hook');
+      const marker = path.join(hookDir, 'hook-ran');
+      const hook = path.join(hookDir, 'hook.cjs');
+      writeFileSync(hook, `require('fs').writeFileSync(${JSON.stringify(marker)}, 'ran');\n`);
+
+      const run = runIsolated(executable, ['--version'], { env: { NODE_OPTIONS: `--require=${hook}` } });
+
+      expect(run.stdout.trim()).toBe('0.0.78');
+      expect(run.stderr).toBe('');
+      expect(existsSync(marker)).toBe(false);
+    });
+
+    it('records no build path in the executable', () => {
+      expect(readFileSync(executable).includes('duo-sea-build-')).toBe(false);
     });
 
     it('writes sums that sha256sum accepts', () => {

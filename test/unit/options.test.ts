@@ -1,3 +1,4 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -47,11 +48,23 @@ describe('normalizeOptions defaults', () => {
   });
 
   it('resolves relative folders against cwd', () => {
-    const options = normalizeOptions({ spec: 'srt', cwd: CWD, env: { DUO_SEA_CACHE: 'cache' }, outDir: 'out/bin', checksumsDir: 'sums' });
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'duo-sea-options-'));
+    mkdirSync(path.join(cwd, 'sums'));
 
-    expect(options.outDir).toBe(path.join(CWD, 'out', 'bin'));
-    expect(options.cacheDir).toBe(path.join(CWD, 'cache'));
-    expect(options.checksumsDir).toBe(path.join(CWD, 'sums'));
+    const options = normalizeOptions({ spec: 'srt', cwd, env: { DUO_SEA_CACHE: 'cache' }, outDir: 'out/bin', checksumsDir: 'sums' });
+
+    expect(options.outDir).toBe(path.join(cwd, 'out', 'bin'));
+    expect(options.cacheDir).toBe(path.join(cwd, 'cache'));
+    expect(options.checksumsDir).toBe(path.join(cwd, 'sums'));
+    rmSync(cwd, { recursive: true, force: true });
+  });
+
+  it('rejects a checksums folder that does not exist', () => {
+    const error = thrownBy(() => normalizeOptions({ spec: 'srt', cwd: CWD, checksumsDir: 'no-such-sums' }));
+
+    expect(error.code).toBe('E_INVALID_OPTION');
+    expect(error.message).toContain(path.join(CWD, 'no-such-sums'));
+    expect(error.hint).toContain('--checksums');
   });
 
   it.skipIf(process.platform !== 'linux')('puts the cache in XDG_CACHE_HOME from the given env on linux', () => {

@@ -57,7 +57,7 @@ describe('preparePayloadRoot extraction', () => {
   it('writes the extracted files under the run folder', async () => {
     const result = await prepare();
 
-    expect(result).toEqual({ root, extracted: true });
+    expect(result).toEqual({ root, extracted: true, rootIsReal: true });
     expect(await readFile(path.join(root, 'app/bin/tool'), 'utf8')).toBe(TOOL_TEXT);
     expect(await readFile(path.join(root, 'app/build/addon.node'), 'utf8')).toBe(ADDON_TEXT);
     expect(existsSync(path.join(root, 'app/cli.js'))).toBe(false);
@@ -98,14 +98,17 @@ describe('preparePayloadRoot extraction', () => {
   it('uses HOME/.cache when XDG_CACHE_HOME is relative', async () => {
     const result = await prepare(FILES, { XDG_CACHE_HOME: 'relative/cache' });
 
-    expect(result).toEqual({ root: path.join(tempDir, 'home', '.cache', 'duo-sea', 'run', PAYLOAD_ID), extracted: true });
+    expect(result).toEqual({ root: path.join(tempDir, 'home', '.cache', 'duo-sea', 'run', PAYLOAD_ID), extracted: true, rootIsReal: true });
   });
 
   it('skips extraction without extract files', async () => {
     const result = await prepare({ 'app/cli.js': { content: 'console.log(1);\n' } });
 
-    expect(result).toEqual({ root, extracted: true });
-    expect(existsSync(root)).toBe(false);
+    expect(result.extracted).toBe(true);
+    expect(result.rootIsReal).toBe(false);
+    expect(result.root.endsWith(`${path.sep}${PAYLOAD_ID}`)).toBe(true);
+    expect((await stat(path.dirname(result.root))).isFile()).toBe(true);
+    expect(existsSync(runDir)).toBe(false);
   });
 });
 
@@ -117,7 +120,7 @@ describe('preparePayloadRoot reuse', () => {
     const result = await prepare();
 
     const after = await stat(path.join(root, 'app/bin/tool'));
-    expect(result).toEqual({ root, extracted: true });
+    expect(result).toEqual({ root, extracted: true, rootIsReal: true });
     expect(after.ino).toBe(before.ino);
     expect(after.mtimeMs).toBe(before.mtimeMs);
   });
@@ -128,7 +131,7 @@ describe('preparePayloadRoot reuse', () => {
 
     const result = await prepare();
 
-    expect(result).toEqual({ root, extracted: true });
+    expect(result).toEqual({ root, extracted: true, rootIsReal: true });
     expect(await readFile(path.join(root, 'app/build/addon.node'), 'utf8')).toBe(ADDON_TEXT);
     expect(await readdir(runDir)).toEqual([PAYLOAD_ID]);
   });
@@ -180,20 +183,33 @@ describe('preparePayloadRoot reuse', () => {
       { env },
     );
 
-    expect(result.result).toEqual({ root, extracted: true });
+    expect(result.result).toEqual({ root, extracted: true, rootIsReal: true });
     expect(result.presentDuringSecondRename).toEqual([true]);
   });
 });
 
 describe('preparePayloadRoot failures', () => {
-  it('falls back when the cache is unwritable', async () => {
+  it('extracts into a private temporary folder when the cache is unwritable', async () => {
+    await mkdir(path.join(tempDir, 'tmp'));
+
     const result = await prepare(FILES, { XDG_CACHE_HOME: '/etc/hostname/cache' });
 
-    expect(result).toEqual({
-      root: path.join(tempDir, 'tmp', `duo-sea-${PAYLOAD_ID}`),
-      extracted: false,
-      extractionError: 'no private cache folder is writable',
-    });
+    expect(result.extracted).toBe(true);
+    expect(result.rootIsReal).toBe(true);
+    expect(path.dirname(result.root)).toBe(path.join(tempDir, 'tmp'));
+    expect(path.basename(result.root)).toMatch(/^duo-sea-/);
+    // The child process has exited by now, and the folder goes with it.
+    expect(existsSync(result.root)).toBe(false);
+  });
+
+  it('mounts below the executable when nothing is writable', async () => {
+    const result = await prepare(FILES, { XDG_CACHE_HOME: '/etc/hostname/cache' });
+
+    expect(result.extracted).toBe(false);
+    expect(result.rootIsReal).toBe(false);
+    expect((await stat(path.dirname(result.root))).isFile()).toBe(true);
+    expect(result.extractionError).toContain('no private cache folder is writable');
+    expect(result.extractionError).toContain(`extraction into ${path.join(tempDir, 'tmp')} failed`);
     expect(existsSync(path.join(tempDir, 'tmp'))).toBe(false);
   });
 
@@ -204,7 +220,7 @@ describe('preparePayloadRoot failures', () => {
     const result = await prepare();
 
     expect(result.extracted).toBe(false);
-    expect(result.root).toBe(path.join(tempDir, 'tmp', `duo-sea-${PAYLOAD_ID}`));
+    expect(result.rootIsReal).toBe(false);
     expect(await readdir(runDir)).toEqual([]);
   });
 
@@ -213,7 +229,7 @@ describe('preparePayloadRoot failures', () => {
 
     const result = await prepare(damaged);
 
-    expect(result.root).toBe(root);
+    expect(result.rootIsReal).toBe(false);
     expect(result.extracted).toBe(false);
     expect(result.extractionError).toMatch(new RegExp(`^extraction into ${runDir} failed: payload file app/build/addon\\.node is damaged`));
     expect(result.extractionError).toContain(`expected ${'0'.repeat(64)}`);
