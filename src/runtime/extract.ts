@@ -5,12 +5,6 @@ import path from 'node:path';
 import { userCacheRoot } from '../defaults.js';
 import type { VfsIndex } from './vfs-format.js';
 
-/**
- * The real fs.rmSync, taken before the overlay makes writes under the payload
- * root fail, so the temporary folder can still be removed at exit.
- */
-const removeFolder = fs.rmSync;
-
 /** Marker file written last into a finished extraction folder. */
 const COMPLETE_MARKER = '.duo-sea-complete';
 
@@ -25,6 +19,8 @@ export interface PayloadRoot {
   extracted: boolean;
   /** True when the root is a real folder; false for a root below the executable file, where no folder can exist. */
   rootIsReal: boolean;
+  /** True for a folder made for this process alone, which the caller removes at exit. */
+  isTemporary?: boolean;
   /** The reason extraction failed, for a clear error when the program needs one of those files. */
   extractionError?: string;
 }
@@ -132,7 +128,7 @@ export function preparePayloadRoot(index: VfsIndex, data: Uint8Array): PayloadRo
     cacheError = extracted.error;
   }
   const temporary = extractIntoTemporaryFolder(index, data);
-  if (temporary.ok) return { root: temporary.root, extracted: true, rootIsReal: true };
+  if (temporary.ok) return { root: temporary.root, extracted: true, rootIsReal: true, isTemporary: true };
   return {
     root: unreachableRoot,
     extracted: false,
@@ -160,8 +156,8 @@ function extractIntoRunDir(runDir: string, index: VfsIndex, data: Uint8Array): E
 }
 
 /**
- * Extracts into a new private folder in the temporary folder, removed when
- * the process exits. mkdtemp creates it with mode 0700 under a name nobody
+ * Extracts into a new private folder in the temporary folder, for this
+ * process alone. mkdtemp creates it with mode 0700 under a name nobody
  * could create beforehand, so this is safe on a shared host.
  */
 function extractIntoTemporaryFolder(index: VfsIndex, data: Uint8Array): ExtractionResult {
@@ -169,8 +165,6 @@ function extractIntoTemporaryFolder(index: VfsIndex, data: Uint8Array): Extracti
   try {
     folder = fs.mkdtempSync(path.join(os.tmpdir(), 'duo-sea-'));
     writeExtractedFiles(folder, index, data);
-    const created = folder;
-    process.once('exit', () => removeFolder(created, { recursive: true, force: true }));
     return { ok: true, root: folder };
   } catch (error) {
     if (folder) fs.rmSync(folder, { recursive: true, force: true });

@@ -135,6 +135,8 @@ export function installFsOverlay(vfs: Vfs, timesMs: number): void {
    * the payload does not have is reported missing here.
    */
   const virtual = (value: unknown): { node: VfsNode; filePath: string } | undefined => {
+    // While the runtime removes a temporary root, every call must see the real folder.
+    if (vfs.writesAllowed) return undefined;
     const filePath = toAbsolutePath(value);
     if (filePath === undefined) return undefined;
     const node = vfs.virtualNode(filePath);
@@ -273,6 +275,7 @@ const WRITING_CALLS: Record<string, number[]> = {
 function rejectWritesUnderRoot(vfs: Vfs, patched: Record<string, AnyFunction>): void {
   const promises = fs.promises as unknown as Record<string, AnyFunction>;
   const underRoot = (args: unknown[], positions: number[]): string | undefined => {
+    if (vfs.writesAllowed) return undefined;
     for (const position of positions) {
       const filePath = toAbsolutePath(args[position]);
       if (filePath !== undefined && vfs.relative(filePath) !== undefined) return filePath;

@@ -74,6 +74,12 @@ export function runMain(program: ProgramFunction): void {
   installFsOverlay(vfs, executableTimeMs());
   installModuleOverlay(vfs, placement.extractionError);
   installEsmHooks(vfs);
+  if (placement.isTemporary) {
+    process.once('exit', () => {
+      vfs.writesAllowed = true;
+      fs.rmSync(placement.root, { recursive: true, force: true });
+    });
+  }
 
   const requireCache = new Map<string, NodeJS.Require>();
   const moduleRequire = (relativePath: string): NodeJS.Require => {

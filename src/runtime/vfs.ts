@@ -12,6 +12,8 @@ export type VfsNode =
  */
 export class Vfs {
   private readonly directories = new Map<string, Set<string>>();
+  /** Set while the runtime itself removes a temporary root at exit; the fs overlay then passes every call through. */
+  writesAllowed = false;
 
   constructor(
     readonly root: string,

@@ -198,8 +198,9 @@ describe('preparePayloadRoot failures', () => {
     expect(result.rootIsReal).toBe(true);
     expect(path.dirname(result.root)).toBe(path.join(tempDir, 'tmp'));
     expect(path.basename(result.root)).toMatch(/^duo-sea-/);
-    // The child process has exited by now, and the folder goes with it.
-    expect(existsSync(result.root)).toBe(false);
+    expect(result.isTemporary).toBe(true);
+    expect(await permissionBits(result.root)).toBe(0o700);
+    expect(await readFile(path.join(result.root, 'app/bin/tool'), 'utf8')).toBe(TOOL_TEXT);
   });
 
   it('mounts below the executable when nothing is writable', async () => {
