@@ -26,6 +26,8 @@ export interface PayloadFile {
   sizeBytes: number;
   mode: number;
   extract: boolean;
+  /** True for a program that another process runs, as opposed to a library loaded into this one. */
+  isProgram: boolean;
 }
 
 export interface DroppedBinary {
@@ -94,7 +96,27 @@ async function classify(
   }
   const isProgram = (mode & 0o111) !== 0 && !/\.[mc]?js$/.test(file.relativePath) && (kind !== undefined || !/\.\w+$/.test(file.relativePath));
   const extract = kind !== undefined || REAL_FILE.test(file.relativePath) || isProgram;
-  return { ...file, sizeBytes: info.size, mode, extract };
+  return { ...file, sizeBytes: info.size, mode, extract, isProgram: isProgram && !REAL_FILE.test(file.relativePath) };
+}
+
+/**
+ * Marks every file of a package that ships a program as extracted too. A
+ * program that another process runs reads its own package's files from the
+ * disk, as the TypeScript 7 compiler reads its lib .d.ts files beside it.
+ */
+function extractPackagesOfPrograms(files: PayloadFile[]): void {
+  const packageDirs = new Set(files.filter((file) => file.relativePath.endsWith('/package.json')).map((file) => path.posix.dirname(file.relativePath)));
+  const packageOf = (relativePath: string): string | undefined => {
+    for (let folder = path.posix.dirname(relativePath); folder !== '.' && folder !== 'node_modules'; folder = path.posix.dirname(folder)) {
+      if (packageDirs.has(folder)) return folder;
+    }
+    return undefined;
+  };
+  const programPackages = new Set(files.filter((file) => file.isProgram).map((file) => packageOf(file.relativePath)));
+  programPackages.delete(undefined);
+  for (const file of files) {
+    if (!file.extract && programPackages.has(packageOf(file.relativePath))) file.extract = true;
+  }
 }
 
 /**
@@ -111,23 +133,26 @@ export async function buildPayload(options: {
   const listed: { relativePath: string; absolutePath: string }[] = [];
   await listFiles(path.join(options.rootDir, 'node_modules'), 'node_modules', listed);
 
-  const files: Record<string, VfsFileEntry> = {};
-  const chunks: Buffer[] = [];
+  const kept: PayloadFile[] = [];
   const droppedBinaries: DroppedBinary[] = [];
-  let offset = 0;
   for (const file of listed) {
     const classified = await classify(file, options.target);
-    if (!('absolutePath' in classified)) {
-      droppedBinaries.push(classified);
-      continue;
-    }
+    if ('absolutePath' in classified) kept.push(classified);
+    else droppedBinaries.push(classified);
+  }
+  extractPackagesOfPrograms(kept);
+
+  const files: Record<string, VfsFileEntry> = {};
+  const chunks: Buffer[] = [];
+  let offset = 0;
+  for (const classified of kept) {
     const content = await readFile(classified.absolutePath);
     const entry: VfsFileEntry = { offset, sizeBytes: content.length, mode: classified.mode };
     if (classified.extract) {
       entry.extract = true;
       entry.sha256 = sha256Bytes(content);
     }
-    files[file.relativePath] = entry;
+    files[classified.relativePath] = entry;
     chunks.push(content);
     offset += content.length;
   }
