@@ -79,7 +79,8 @@ export async function buildTarget(target: Target, context: TargetBuildContext): 
   const blob = await stage('blob', () =>
     makeBlob({
       builderNodePath: context.builderNode.path,
-      mainCode: bundle.code,
+      mainCode: bundle.mainCode,
+      programCode: bundle.programCode,
       payload,
       workDir: context.workDir,
       targetId: target.id,

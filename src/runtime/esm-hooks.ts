@@ -107,16 +107,20 @@ function silenceLoaderOptionWarning(): void {
 
 let warningSilenced = false;
 
+/** Installs the warning filter once, before the first use of the loader option. */
+export function silenceLoaderWarningOnce(): void {
+  if (warningSilenced) return;
+  silenceLoaderOptionWarning();
+  warningSilenced = true;
+}
+
 /**
  * Returns an `import()` that resolves from `filePath` with Node's default
  * loader. A single executable's own main script may only import built-in
  * modules, so code compiled with this option does the imports instead.
  */
 export function createImporter(filePath: string): (specifier: string) => Promise<unknown> {
-  if (!warningSilenced) {
-    silenceLoaderOptionWarning();
-    warningSilenced = true;
-  }
+  silenceLoaderWarningOnce();
   return vm.compileFunction('return import(specifier)', ['specifier'], {
     filename: filePath,
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,

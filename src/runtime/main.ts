@@ -4,16 +4,17 @@ import sea from 'node:sea';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { preparePayloadRoot } from './extract.js';
-import { createImporter, formatOfPayloadFile, installEsmHooks } from './esm-hooks.js';
+import { createImporter, formatOfPayloadFile, installEsmHooks, silenceLoaderWarningOnce } from './esm-hooks.js';
 import { lateV8Flags, parseRelaunch } from './relaunch.js';
 import v8 from 'node:v8';
 import { installFsOverlay } from './fs-overlay.js';
 import { installModuleOverlay } from './module-overlay.js';
 import { Vfs } from './vfs.js';
-import { SELF_CHECK_ENV, VFS_DATA_ASSET, VFS_INDEX_ASSET, type VfsIndex } from './vfs-format.js';
+import { PROGRAM_ASSET, PROGRAM_PARAMETERS, SELF_CHECK_ENV, VFS_DATA_ASSET, VFS_INDEX_ASSET, type VfsIndex } from './vfs-format.js';
+import vm from 'node:vm';
 
 /**
- * The bundled program, wrapped in a function so that its free `require`,
+ * The bundled program, compiled as a function so that its free `require`,
  * `module`, `__filename` and `__dirname` are the ones the runtime passes,
  * and so that the per-module path helpers the build inserted are in scope.
  */
@@ -39,6 +40,20 @@ function executableTimeMs(): number {
   }
 }
 
+/**
+ * Compiles the program with Node's default ES module loader for its
+ * `import()` calls, including those in code it evaluates, such as
+ * `new Function('m', 'return import(m)')`. The file name is the bin
+ * script's, which stack traces show and relative imports start from.
+ */
+function compileProgram(source: string, entryPath: string): ProgramFunction {
+  silenceLoaderWarningOnce();
+  return vm.compileFunction(source, PROGRAM_PARAMETERS, {
+    filename: entryPath,
+    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  } as vm.CompileFunctionOptions) as unknown as ProgramFunction;
+}
+
 /** Runs a payload script other than the entry, as `node <script>` would: ES modules by import, others by require. */
 function runScript(
   relativePath: string,
@@ -61,7 +76,7 @@ function runScript(
  * is the bin script's path inside the payload, and every module gets its
  * own path there.
  */
-export function runMain(program: ProgramFunction): void {
+export function runMain(): void {
   const index = JSON.parse(sea.getAsset(VFS_INDEX_ASSET, 'utf8')) as VfsIndex;
   if (process.env[SELF_CHECK_ENV] === index.payloadId) {
     process.stdout.write(`duo-sea self-check ${index.payloadId} ${Object.keys(index.files).length}\n`);
@@ -118,6 +133,7 @@ export function runMain(program: ProgramFunction): void {
     process.argv[1] = entryPath;
   }
 
+  const program = compileProgram(sea.getAsset(PROGRAM_ASSET, 'utf8') as string, entryPath);
   const programModule = { exports: {} };
   program(
     moduleRequire(index.entry),

@@ -9,6 +9,28 @@ export const VFS_INDEX_ASSET = 'duo-sea/index.json';
 /** SEA asset key of the file contents, concatenated in index order. */
 export const VFS_DATA_ASSET = 'duo-sea/data.bin';
 
+/**
+ * SEA asset key of the program: the body of a function that takes
+ * PROGRAM_PARAMETERS. The runtime compiles it with Node's default ES module
+ * loader, because code in a single executable's own main script, and code
+ * it evaluates, may only import built-in modules.
+ */
+export const PROGRAM_ASSET = 'duo-sea/program.js';
+
+/** Names of the values the runtime passes to the program function, in order. */
+export const PROGRAM_PARAMETERS = [
+  'require',
+  'module',
+  'exports',
+  '__filename',
+  '__dirname',
+  '__duoSeaModuleUrl',
+  '__duoSeaModulePath',
+  '__duoSeaModuleDir',
+  '__duoSeaRequire',
+  '__duoSeaImport',
+];
+
 /** Prefix of module ids that the build leaves for the runtime to resolve inside the payload. */
 export const VFS_SPECIFIER_PREFIX = 'duo-sea-vfs:';
 

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DuoSeaError } from '../errors.js';
-import { VFS_DATA_ASSET, VFS_INDEX_ASSET } from '../runtime/vfs-format.js';
+import { PROGRAM_ASSET, VFS_DATA_ASSET, VFS_INDEX_ASSET } from '../runtime/vfs-format.js';
 import type { Payload } from './payload.js';
 
 /** Name of the SEA main script, which Node records in the blob and shows in stack traces. */
@@ -24,6 +24,7 @@ export interface BlobResult {
 export async function makeBlob(options: {
   builderNodePath: string;
   mainCode: string;
+  programCode: string;
   payload: Payload;
   workDir: string;
   targetId: string;
@@ -39,6 +40,8 @@ export async function makeBlob(options: {
   const blobPath = path.join(blobDir, 'sea.blob');
   const configPath = path.join(blobDir, 'sea-config.json');
   await writeFile(mainPath, options.mainCode);
+  const programPath = path.join(blobDir, 'program.js');
+  await writeFile(programPath, options.programCode);
   const config = {
     main: MAIN_SCRIPT_NAME,
     output: 'sea.blob',
@@ -48,7 +51,7 @@ export async function makeBlob(options: {
     execArgv: options.execArgv,
     // NODE_OPTIONS and command-line node options could otherwise make the executable load other code (--require).
     execArgvExtension: 'none',
-    assets: { [VFS_INDEX_ASSET]: options.payload.indexPath, [VFS_DATA_ASSET]: options.payload.dataPath },
+    assets: { [VFS_INDEX_ASSET]: options.payload.indexPath, [VFS_DATA_ASSET]: options.payload.dataPath, [PROGRAM_ASSET]: programPath },
   };
   await writeFile(configPath, JSON.stringify(config, null, 2));
 

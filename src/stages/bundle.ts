@@ -10,23 +10,12 @@ import { transformModuleSource, type ModuleFormat } from './source-transform.js'
 /** The runtime's entry, compiled next to this file. */
 const RUNTIME_ENTRY = fileURLToPath(new URL('../runtime/main.js', import.meta.url));
 
-/** Names of the helpers that the runtime passes into the wrapped bundle, in parameter order. */
-const PROGRAM_PARAMETERS = [
-  'require',
-  'module',
-  'exports',
-  '__filename',
-  '__dirname',
-  '__duoSeaModuleUrl',
-  '__duoSeaModulePath',
-  '__duoSeaModuleDir',
-  '__duoSeaRequire',
-  '__duoSeaImport',
-];
 
 export interface BundleResult {
-  /** The SEA main script: the runtime followed by the wrapped program. */
-  code: string;
+  /** The SEA main script: the runtime, which then runs the program. */
+  mainCode: string;
+  /** The body of the program function, for the program asset. */
+  programCode: string;
   /**
    * `bundle` when the program is one esbuild bundle; `modules` when esbuild
    * cannot bundle it (top-level await in CommonJS output) and the runtime
@@ -119,6 +108,11 @@ function confineStrictMode(runtime: string): string {
 
 let runtimeCode: Promise<string> | undefined;
 
+/** Returns the SEA main script: the runtime, then the call that mounts the payload and runs the program. */
+async function runtimeMain(nodeMajor: number): Promise<string> {
+  return `${await bundleRuntime(nodeMajor)}\n__duoSeaRuntime.runMain();\n`;
+}
+
 /** Bundles the runtime once per process; it does not depend on the program or the target. */
 function bundleRuntime(nodeMajor: number): Promise<string> {
   runtimeCode ??= esbuild
@@ -168,10 +162,9 @@ export async function bundleProgram(options: {
 
   // esbuild keeps the entry's hashbang on the first line, where it is a syntax error inside the wrapper.
   const appCode = result.outputFiles[0].text.replace(/^#!/, '//#!');
-  const runtime = await bundleRuntime(nodeMajor);
-  const code = `${runtime}\n__duoSeaRuntime.runMain(function (${PROGRAM_PARAMETERS.join(', ')}) {\n${appCode}\n});\n`;
   return {
-    code,
+    mainCode: await runtimeMain(nodeMajor),
+    programCode: appCode,
     mode: 'bundle',
     inputs: Object.keys(result.metafile.inputs).sort(),
     warnings: [...warnings, ...formatMessages(result.warnings)],
@@ -235,10 +228,9 @@ async function moduleLoaderMain(
   reasons: string[],
 ): Promise<BundleResult> {
   const entry = JSON.stringify(toPayloadPath(options.rootDir, options.entryPath));
-  const runtime = await bundleRuntime(nodeMajor);
-  const code = `${runtime}\n__duoSeaRuntime.runMain(function (${PROGRAM_PARAMETERS.join(', ')}) {\n  return __duoSeaImport(${entry})(__duoSeaModuleUrl(${entry}));\n});\n`;
   return {
-    code,
+    mainCode: await runtimeMain(nodeMajor),
+    programCode: `return __duoSeaImport(${entry})(__duoSeaModuleUrl(${entry}));\n`,
     mode: 'modules',
     inputs: [],
     warnings: [`not bundled, modules load from the payload at run time, because of top-level await: ${reasons[0]}`],

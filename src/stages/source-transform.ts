@@ -88,6 +88,17 @@ function requireEdits(tokens: Token[], literal: string): Edit[] {
   return edits;
 }
 
+/** Returns the index of the `)` that closes the `(` at `open`, or the last index when it is not closed. */
+function closingParen(tokens: Token[], open: number): number {
+  let depth = 0;
+  for (let i = open; i < tokens.length; i++) {
+    const kind = label(tokens[i]);
+    if (kind === '(') depth++;
+    else if (kind === ')' && --depth === 0) return i;
+  }
+  return tokens.length - 1;
+}
+
 /**
  * Finds `import(<not a string literal>)`. esbuild bundles imports of string
  * literals and leaves the others, which a single executable's main script
@@ -98,7 +109,9 @@ function dynamicImportEdits(tokens: Token[], literal: string): Edit[] {
   for (let i = 0; i + 1 < tokens.length; i++) {
     if (label(tokens[i]) !== 'import' || label(tokens[i + 1]) !== '(' || isMemberAccess(tokens[i - 1])) continue;
     const isLiteralCall = label(tokens[i + 2]) === 'string' && label(tokens[i + 3]) === ')';
-    if (!isLiteralCall) edits.push({ start: tokens[i].start, end: tokens[i].end, text: `__duoSeaImport(${literal})` });
+    // `import(name) {` is a method named import, in a class or an object literal, not a call.
+    const isMethod = label(tokens[closingParen(tokens, i + 1) + 1]) === '{';
+    if (!isLiteralCall && !isMethod) edits.push({ start: tokens[i].start, end: tokens[i].end, text: `__duoSeaImport(${literal})` });
   }
   return edits;
 }

@@ -232,3 +232,23 @@ describe('transformModuleSource require', () => {
     expect(runTransformed(code).exports).toBe('call require(name) first');
   });
 });
+
+describe('transformModuleSource import()', () => {
+  it('routes a computed import through the module', () => {
+    const { code } = transformModuleSource('const load = (name) => import(name);\n', RELATIVE_PATH, 'module');
+
+    expect(code).toBe(`const load = (name) => __duoSeaImport(${PATH_LITERAL})(name);\n`);
+  });
+
+  it('leaves a literal import alone', () => {
+    const source = 'const a = import("./a.js");\n';
+
+    expect(transformModuleSource(source, RELATIVE_PATH, 'module')).toEqual({ code: source, changed: false });
+  });
+
+  it('leaves a method named import alone', () => {
+    const source = 'class Importer { import(name) { return 1; } }\nconst o = { import(x) { return x; } };\n';
+
+    expect(transformModuleSource(source, RELATIVE_PATH, 'commonjs')).toEqual({ code: source, changed: false });
+  });
+});
