@@ -9,7 +9,7 @@ import { parseCliArguments, USAGE } from './cli-arguments.js';
 import { ConformanceError } from './errors.js';
 import type { ConformanceEvent } from './events.js';
 import { REPO_ROOT, runConformance } from './harness.js';
-import { countPasses, formatArgs, renderJsonReport, renderMarkdownReport, summarizeFailure } from './report.js';
+import { countPasses, formatArgs, renderJsonReport, renderMarkdownReport, shortMessage, summarizeFailure } from './report.js';
 
 /** Exit code for a failure caused by a bug, from BSD sysexits (EX_SOFTWARE), as duo-sea's own CLI uses. */
 const EXIT_INTERNAL_ERROR = 70;
@@ -26,13 +26,13 @@ function renderEvent(event: ConformanceEvent): string | undefined {
       return `[${event.position}/${event.total}] ${event.entry}`;
     case 'reference-install-done':
       return event.failure
-        ? `  reference install FAILED after ${formatDuration(event.durationMs)}: ${event.failure.code} ${event.failure.message}`
+        ? `  reference install FAILED after ${formatDuration(event.durationMs)}: ${event.failure.code} ${shortMessage(event.failure.message)}`
         : `  reference install done in ${formatDuration(event.durationMs)}`;
     case 'build-start':
       return `  build ${event.target}...`;
     case 'build-done': {
-      const how = event.cached ? 'from cache' : 'built';
-      const outcome = event.failure ? `FAILED (${how}): ${event.failure.code} ${event.failure.message.split('\n')[0]}` : how;
+      const source = event.cached ? 'from cache' : 'built';
+      const outcome = event.failure ? `FAILED (${source}): ${event.failure.code} ${shortMessage(event.failure.message)}` : source;
       return `  build ${event.target} ${outcome} in ${formatDuration(event.durationMs)}`;
     }
     case 'build-progress': {

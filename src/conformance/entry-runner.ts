@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { compareOutcomes, normalizeOutcome, type RunOutcome } from './compare.js';
+import type { build as buildFunction } from '../build.js';
 import type { CorpusCommand, CorpusEntry } from './corpus.js';
 import { ConformanceError } from './errors.js';
 import type { ConformanceReporter } from './events.js';
@@ -18,6 +19,8 @@ export interface RunnableTarget {
 
 /** Settings and folders that every entry of one run shares. */
 export interface EntryContext {
+  /** duo-sea's `build()` from the snapshot that `sourceHash` describes. */
+  build: typeof buildFunction;
   workDir: string;
   /** Folder whose only program is the base Node binary, as `node`. */
   nodeBinFolder: string;
@@ -102,6 +105,7 @@ function compareCommand(command: CorpusCommand, expected: RunOutcome, got: RunOu
 async function runTarget(context: EntryContext, entry: CorpusEntry, target: RunnableTarget, referenceOutcomes: RunOutcome[]): Promise<TargetResult> {
   context.report({ kind: 'build-start', entry: entry.name, target: target.id });
   const executable = await obtainExecutable({
+    build: context.build,
     entry,
     target: target.id,
     nodeVersion: context.nodeVersion,

@@ -7,7 +7,8 @@ export type ConformanceErrorCode =
   | 'E_NPM_NOT_FOUND'
   | 'E_REFERENCE_INSTALL_FAILED'
   | 'E_REFERENCE_BIN_NOT_FOUND'
-  | 'E_TARGET_NOT_RUNNABLE';
+  | 'E_TARGET_NOT_RUNNABLE'
+  | 'E_SOURCE_CHANGING';
 
 /** An error in the harness's input or environment, printed without a stack trace. */
 export class ConformanceError extends Error {

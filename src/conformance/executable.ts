@@ -1,11 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { build } from '../build.js';
-import { isDuoSeaError } from '../errors.js';
+import type { build as buildFunction } from '../build.js';
 import type { Reporter } from '../events.js';
-import { sha256File } from '../hash.js';
 import type { CorpusEntry } from './corpus.js';
 import type { SetupFailure } from './results.js';
 
@@ -28,34 +26,9 @@ const DETERMINISTIC_FAILURE_CODES = new Set([
 
 const RESULT_FILE = 'result.json';
 
-async function listFiles(folder: string, prefix = ''): Promise<string[]> {
-  if (!existsSync(folder)) return [];
-  const files: string[] = [];
-  for (const entry of await readdir(folder, { withFileTypes: true })) {
-    const relative = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
-    if (entry.isDirectory()) files.push(...(await listFiles(path.join(folder, entry.name), relative)));
-    else if (entry.isFile()) files.push(relative);
-  }
-  return files;
-}
-
-/**
- * Returns a SHA-256 over duo-sea's compiled code (`lib/**\/*.js` without the
- * harness itself), its targets and its lockfile: what decides how an
- * executable is built.
- */
-export async function computeSourceHash(repoRoot: string): Promise<string> {
-  const libFiles = (await listFiles(path.join(repoRoot, 'lib')))
-    .filter((file) => file.endsWith('.js') && !file.startsWith('conformance/'))
-    .map((file) => `lib/${file}`);
-  const targetFiles = (await listFiles(path.join(repoRoot, 'targets'))).map((file) => `targets/${file}`);
-  const files = [...libFiles, ...targetFiles, 'package-lock.json'].filter((file) => existsSync(path.join(repoRoot, file))).sort();
-  const hash = createHash('sha256');
-  for (const file of files) hash.update(`${file}\0${await sha256File(path.join(repoRoot, file))}\n`);
-  return hash.digest('hex');
-}
-
 export interface ExecutableRequest {
+  /** duo-sea's `build()`, loaded from the snapshot whose code `sourceHash` describes. */
+  build: typeof buildFunction;
   entry: CorpusEntry;
   target: string;
   nodeVersion: string;
@@ -92,16 +65,62 @@ export function executableCacheKey(request: Pick<ExecutableRequest, 'entry' | 't
   return { key: createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 32), inputs };
 }
 
+function executablesDir(cacheDir: string): string {
+  return path.join(cacheDir, 'conformance', 'executables');
+}
+
+/** Reads a cached result and marks it as used now, for pruneExecutableCache. */
 async function readCachedResult(folder: string): Promise<CachedResult | undefined> {
   const file = path.join(folder, RESULT_FILE);
   if (!existsSync(file)) return undefined;
   const cached = JSON.parse(await readFile(file, 'utf8')) as CachedResult;
   if (cached.executableFile !== undefined && !existsSync(path.join(folder, cached.executableFile))) return undefined;
+  const now = new Date();
+  await utimes(file, now, now);
   return cached;
 }
 
+/**
+ * Removes the cached executables of all duo-sea code versions except the
+ * current one and the most recently used other one. Each change to duo-sea's
+ * code builds every entry again, at about 120 MiB per executable, so without
+ * pruning the cache grows by about 2 GiB per code change for a 16-entry corpus.
+ * Returns how many entries were removed.
+ */
+export async function pruneExecutableCache(options: { cacheDir: string; currentSourceHash: string }): Promise<number> {
+  const root = executablesDir(options.cacheDir);
+  if (!existsSync(root)) return 0;
+  const lastUseBySourceHash = new Map<string, number>();
+  const foldersBySourceHash = new Map<string, string[]>();
+  for (const name of await readdir(root)) {
+    const resultFile = path.join(root, name, RESULT_FILE);
+    if (name.startsWith('.') || !existsSync(resultFile)) continue;
+    const { inputs } = JSON.parse(await readFile(resultFile, 'utf8')) as CachedResult;
+    const sourceHash = String(inputs.sourceHash);
+    const usedAtMs = (await stat(resultFile)).mtimeMs;
+    lastUseBySourceHash.set(sourceHash, Math.max(usedAtMs, lastUseBySourceHash.get(sourceHash) ?? 0));
+    foldersBySourceHash.set(sourceHash, [...(foldersBySourceHash.get(sourceHash) ?? []), path.join(root, name)]);
+  }
+
+  const others = [...lastUseBySourceHash.entries()].filter(([hash]) => hash !== options.currentSourceHash).sort((a, b) => b[1] - a[1]);
+  let removed = 0;
+  // NOTE: a harness run of older code that is still running loses its executables here, so its next commands fail to start.
+  for (const [hash] of others.slice(1)) {
+    for (const folder of foldersBySourceHash.get(hash) ?? []) {
+      await rm(folder, { recursive: true, force: true });
+      removed++;
+    }
+  }
+  return removed;
+}
+
+/** Returns whether an error is a DuoSeaError, by its name: the snapshot's class is not the one this module imports. */
+function isDuoSeaErrorLike(error: unknown): error is Error & { code: string; stage: string; hint?: string } {
+  return error instanceof Error && error.name === 'DuoSeaError' && typeof (error as { code?: unknown }).code === 'string';
+}
+
 function toSetupFailure(error: unknown): SetupFailure {
-  if (isDuoSeaError(error)) {
+  if (isDuoSeaErrorLike(error)) {
     return { phase: 'build', code: error.code, stage: error.stage, message: error.message, hint: error.hint };
   }
   const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -138,7 +157,7 @@ async function publishCacheFolder(staging: string, folder: string): Promise<void
  */
 export async function obtainExecutable(request: ExecutableRequest): Promise<ExecutableResult> {
   const { key, inputs } = executableCacheKey(request);
-  const folder = path.join(request.cacheDir, 'conformance', 'executables', key);
+  const folder = path.join(executablesDir(request.cacheDir), key);
   const startedAt = performance.now();
   const elapsed = (): number => Math.round(performance.now() - startedAt);
 
@@ -150,7 +169,7 @@ export async function obtainExecutable(request: ExecutableRequest): Promise<Exec
   const outDir = await mkdtemp(path.join(request.workDir, 'build-'));
   const staging = path.join(path.dirname(folder), `.${key}-${randomBytes(6).toString('hex')}`);
   try {
-    const result = await build({
+    const result = await request.build({
       spec: request.entry.spec,
       bin: request.entry.bin,
       targets: [request.target],

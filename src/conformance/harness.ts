@@ -2,21 +2,19 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { toolIdentity } from '../build.js';
-import { ContentCache } from '../cache.js';
 import { BUNDLED_CHECKSUMS_DIR } from '../checksums.js';
 import { DEFAULT_NODE_VERSION, defaultBuildCacheDir } from '../defaults.js';
-import { fetchBaseBinary } from '../stages/base-binary.js';
 import { findLauncher } from '../stages/self-check.js';
 import { findTarget, hostTargetId } from '../targets.js';
 import { readCorpus, selectEntries } from './corpus.js';
 import { runEntry, type EntryContext, type RunnableTarget } from './entry-runner.js';
 import { ConformanceError } from './errors.js';
 import type { ConformanceReporter } from './events.js';
-import { computeSourceHash } from './executable.js';
+import { pruneExecutableCache } from './executable.js';
 import type { ConformanceRun, HostInfo } from './results.js';
 import { createNodeBinFolder, createNodelessBinFolder } from './scratch.js';
 import { findNpmCli } from './reference.js';
+import { snapshotDuoSea, type DuoSeaSnapshot } from './snapshot.js';
 
 export const DEFAULT_COMMAND_TIMEOUT_MS = 120_000;
 export const DEFAULT_CONFORMANCE_TARGETS: readonly string[] = ['linux-x64'];
@@ -66,15 +64,21 @@ async function findRunnableTargets(ids: readonly string[]): Promise<RunnableTarg
 }
 
 /** Fetches the host's base binary of the Node version from duo-sea's cache, as a build does for the blob. */
-async function fetchHostNode(options: { nodeVersion: string; cacheDir: string; workDir: string; report: ConformanceReporter }): Promise<string> {
+async function fetchHostNode(options: {
+  snapshot: DuoSeaSnapshot;
+  nodeVersion: string;
+  cacheDir: string;
+  workDir: string;
+  report: ConformanceReporter;
+}): Promise<string> {
   const hostId = hostTargetId(process.platform, process.arch);
   if (!hostId) {
     throw new ConformanceError({ code: 'E_TARGET_NOT_RUNNABLE', message: `duo-sea has no Node base binary for this ${process.platform}-${process.arch} host.`, hint: 'Run the harness on linux-x64.' });
   }
-  const base = await fetchBaseBinary({
+  const base = await options.snapshot.fetchBaseBinary({
     target: findTarget(hostId),
     nodeVersion: options.nodeVersion,
-    cache: new ContentCache(options.cacheDir),
+    cache: new options.snapshot.ContentCache(options.cacheDir),
     checksumsDir: BUNDLED_CHECKSUMS_DIR,
     report: (event) => options.report({ kind: 'build-progress', entry: '(setup)', event }),
     cwd: options.workDir,
@@ -86,7 +90,9 @@ async function fetchHostNode(options: { nodeVersion: string; cacheDir: string; w
  * Runs every selected corpus entry with `node` and as a duo-sea executable
  * and returns what matched. Executables and deterministic build failures are
  * cached in duo-sea's cache, keyed by the entry, target, Node version and
- * duo-sea's compiled code at the start of the run.
+ * duo-sea's compiled code, which the run copies first so that a compiler
+ * writing `lib/` meanwhile cannot change it. Entries of older code versions
+ * are removed first, except those of the most recently used one.
  */
 export async function runConformance(options: ConformanceOptions): Promise<ConformanceRun> {
   const report = options.report ?? (() => {});
@@ -97,13 +103,18 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   const cacheDir = options.cacheDir ?? defaultBuildCacheDir({ env: process.env, platform: process.platform, homeDir: os.homedir() });
   const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   const targets = await findRunnableTargets(targetIds);
-  const sourceHash = await computeSourceHash(REPO_ROOT);
 
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'duo-sea-conformance-'));
   try {
+    const snapshot = await snapshotDuoSea(REPO_ROOT, path.join(workDir, 'duo-sea'));
+    const { sourceHash } = snapshot;
+    report({ kind: 'setup', message: `copied duo-sea's compiled code (sha256 ${sourceHash.slice(0, 16)})` });
+    const removed = await pruneExecutableCache({ cacheDir, currentSourceHash: sourceHash });
+    if (removed > 0) report({ kind: 'setup', message: `removed ${removed} cached executables of older duo-sea code` });
     report({ kind: 'setup', message: `fetching the Node ${nodeVersion} base binary of this host` });
-    const hostNode = await fetchHostNode({ nodeVersion, cacheDir, workDir, report });
+    const hostNode = await fetchHostNode({ snapshot, nodeVersion, cacheDir, workDir, report });
     const context: EntryContext = {
+      build: snapshot.build,
       workDir,
       nodeBinFolder: await createNodeBinFolder(path.join(workDir, 'node-bin'), hostNode),
       nodelessBinFolder: await createNodelessBinFolder(path.join(workDir, 'nodeless-bin')),
@@ -127,7 +138,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
       durationMs: Date.now() - startedAt.getTime(),
       host: describeHost(),
       nodeVersion,
-      tool: { ...(await toolIdentity()), sourceHash },
+      tool: { ...snapshot.tool, sourceHash },
       corpusPath: options.corpusPath,
       targets: targetIds,
       commandTimeoutMs,

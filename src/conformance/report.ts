@@ -141,7 +141,8 @@ function renderTargetTable(run: ConformanceRun, targetId: string): string[] {
   return lines;
 }
 
-function shortMessage(message: string): string {
+/** Returns a message on one line, cut after FAILURE_MESSAGE_MAX_CHARS characters. */
+export function shortMessage(message: string): string {
   const oneLine = message.replace(/\s*\n\s*/g, ' ').trim();
   return oneLine.length > FAILURE_MESSAGE_MAX_CHARS ? `${oneLine.slice(0, FAILURE_MESSAGE_MAX_CHARS)}…` : oneLine;
 }

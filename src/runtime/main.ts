@@ -5,13 +5,16 @@ import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { preparePayloadRoot } from './extract.js';
 import { createImporter, formatOfPayloadFile, installEsmHooks, silenceLoaderWarningOnce } from './esm-hooks.js';
-import { lateV8Flags, parseRelaunch } from './relaunch.js';
+import { lateV8Flags, parseEvalRelaunch, parseRelaunch, type EvalRelaunch } from './relaunch.js';
 import v8 from 'node:v8';
 import { installFsOverlay } from './fs-overlay.js';
 import { installModuleOverlay } from './module-overlay.js';
 import { Vfs } from './vfs.js';
 import { PROGRAM_ASSET, PROGRAM_PARAMETERS, SELF_CHECK_ENV, VFS_DATA_ASSET, VFS_INDEX_ASSET, type VfsIndex } from './vfs-format.js';
 import vm from 'node:vm';
+
+/** Environment variable with the payload id of the executable that started this process. */
+const PARENT_PAYLOAD_ENV = 'DUO_SEA_PARENT_PAYLOAD';
 
 /**
  * The bundled program, compiled as a function so that its free `require`,
@@ -52,6 +55,30 @@ function compileProgram(source: string, entryPath: string): ProgramFunction {
     filename: entryPath,
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   } as vm.CompileFunctionOptions) as unknown as ProgramFunction;
+}
+
+/**
+ * Evaluates code as `node -e` or `node -p` would: in the global scope, with
+ * `require` from the current folder and `process.argv` of the executable and
+ * the arguments after the code. Programs run it through shims that put a
+ * `node` on PATH which executes `process.execPath`.
+ */
+function runEval(relaunch: EvalRelaunch): void {
+  process.argv.splice(1, process.argv.length - 1, ...relaunch.args);
+  process.execArgv.push(...relaunch.nodeOptions);
+  const filename = path.join(process.cwd(), '[eval]');
+  const evalModule = new Module(filename);
+  evalModule.filename = filename;
+  evalModule.paths = (Module as unknown as { _nodeModulePaths: (from: string) => string[] })._nodeModulePaths(process.cwd());
+  const globals = globalThis as Record<string, unknown>;
+  Object.assign(globals, { require: Module.createRequire(filename), module: evalModule, exports: evalModule.exports, __filename: '[eval]', __dirname: '.' });
+  silenceLoaderWarningOnce();
+  const script = new vm.Script(relaunch.code, {
+    filename: '[eval]',
+    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  } as vm.ScriptOptions);
+  const result = script.runInThisContext();
+  if (relaunch.print) console.log(result);
 }
 
 /** Runs a payload script other than the entry, as `node <script>` would: ES modules by import, others by require. */
@@ -119,6 +146,15 @@ export function runMain(): void {
   const moduleUrl = (relativePath: string): string => pathToFileURL(vfs.absolute(relativePath)).href;
 
   const entryPath = vfs.absolute(index.entry);
+  // Set for every process this one starts. `-e` and `-p` are node's only in a process the program started through
+  // process.execPath (a `node` shim, as Yarn puts on PATH); from a shell they are the program's own flags, as in `tsc -p .`.
+  const startedByProgram = process.env[PARENT_PAYLOAD_ENV] === index.payloadId;
+  process.env[PARENT_PAYLOAD_ENV] = index.payloadId;
+  const evalRelaunch = startedByProgram ? parseEvalRelaunch(process.argv.slice(2)) : undefined;
+  if (evalRelaunch) {
+    runEval(evalRelaunch);
+    return;
+  }
   const relaunch = parseRelaunch(process.argv.slice(2), (candidate) => vfs.lookup(path.resolve(candidate))?.kind === 'file');
   if (relaunch) {
     const scriptPath = path.resolve(relaunch.script);

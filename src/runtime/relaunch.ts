@@ -35,6 +35,35 @@ export interface Relaunch {
   args: string[];
 }
 
+/** `<execPath> [node options] -e|-p <code> [arguments]`, as a `node` shim runs it. */
+export interface EvalRelaunch {
+  nodeOptions: string[];
+  code: string;
+  /** True for -p/--print, which prints the value of the code. */
+  print: boolean;
+  args: string[];
+}
+
+/**
+ * Recognizes `-e`/`--eval`/`-p`/`--print` after optional node options;
+ * returns undefined for anything else.
+ */
+export function parseEvalRelaunch(argv: readonly string[]): EvalRelaunch | undefined {
+  const nodeOptions: string[] = [];
+  for (let i = 0; i < argv.length && argv[i].startsWith('-'); i++) {
+    const match = /^(-e|-p|--eval|--print)(?:=(.*))?$/s.exec(argv[i]);
+    if (match) {
+      const print = match[1] === '-p' || match[1] === '--print';
+      const code = match[2] ?? argv[i + 1];
+      if (code === undefined) return undefined;
+      return { nodeOptions, code, print, args: argv.slice(match[2] === undefined ? i + 2 : i + 1) };
+    }
+    nodeOptions.push(argv[i]);
+    if (OPTIONS_WITH_VALUE.has(argv[i])) nodeOptions.push(argv[++i]);
+  }
+  return undefined;
+}
+
 /**
  * Splits `argv` (without the executable) into node options, a script and
  * its arguments when the script is a file of the payload; returns undefined

@@ -13,11 +13,12 @@ const harnessCli = path.join(repoRoot, 'lib', 'conformance', 'cli.js');
 const corpusPath = process.env.DUO_SEA_CORPUS ?? path.join(repoRoot, '..', 'shared', 'corpus', 'corpus.json');
 
 /**
- * Entries that together have every trait of the corpus. The Gemini CLI is
- * the only entry with `wasm`. It is also large, so its first build takes a
- * few minutes, and later runs take its executable from the cache.
+ * Entries that together have every trait of the corpus, chosen among those
+ * that passed with duo-sea 0.1.0, so that a failure here is a regression.
+ * The Gemini CLI is the only entry with `wasm`. Its build took 37 s on a
+ * 2-core VM, and later runs take its executable from the cache.
  */
-const SUBSET = ['figlet', 'sass', 'esbuild', 'typescript-6', '@google/gemini-cli', '@anthropic-ai/sandbox-runtime'];
+const SUBSET = ['figlet', 'sass', 'esbuild', '@biomejs/biome', '@google/gemini-cli', '@anthropic-ai/sandbox-runtime'];
 
 /** Maximum time in ms of the whole harness run, long enough to build every executable of the subset on a cold cache. */
 const HARNESS_TIMEOUT_MS = 30 * 60_000;
@@ -35,10 +36,11 @@ function runHarness(args: string[]): Promise<{ status: number | null; stderr: st
 
 describe.skipIf(!existsSync(corpusPath))('conformance subset', () => {
   let run: ConformanceRun;
+  let jsonPath: string;
 
   beforeAll(async () => {
     const outDir = mkdtempSync(path.join(os.tmpdir(), 'duo-sea-conformance-subset-'));
-    const jsonPath = path.join(outDir, 'conformance.json');
+    jsonPath = path.join(outDir, 'conformance.json');
     const result = await runHarness([corpusPath, '--only', SUBSET.join(','), '--report', path.join(outDir, 'conformance.md'), '--json', jsonPath]);
     if (!existsSync(jsonPath)) throw new Error(`the harness wrote no report (exit ${result.status}):\n${result.stderr.slice(-4000)}`);
     run = JSON.parse(readFileSync(jsonPath, 'utf8')) as ConformanceRun;
@@ -62,6 +64,6 @@ describe.skipIf(!existsSync(corpusPath))('conformance subset', () => {
           return `${target.target} ${formatArgs(command.args)}: ${summarizeFailure(command)}${setupMessage}`;
         }),
     );
-    expect(failures).toEqual([]);
+    expect(failures, `full outputs of failures: ${jsonPath}`).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lateV8Flags, parseRelaunch } from '../../../src/runtime/relaunch.js';
+import { lateV8Flags, parseEvalRelaunch, parseRelaunch } from '../../../src/runtime/relaunch.js';
 
 const payloadScripts = new Set(['/payload/node_modules/tool/cli.js', 'node_modules/tool/worker.js']);
 const isPayloadScript = (candidate: string): boolean => payloadScripts.has(candidate);
@@ -50,5 +50,29 @@ describe('parseRelaunch', () => {
 describe('lateV8Flags', () => {
   it('keeps only flags that work after start-up', () => {
     expect(lateV8Flags(['--max-old-space-size=8192', '--stack-size=2000', '--no-warnings'])).toEqual(['--stack-size=2000']);
+  });
+});
+
+describe('parseEvalRelaunch', () => {
+  it('finds code after -e', () => {
+    expect(parseEvalRelaunch(['-e', 'console.log(1)', 'a'])).toEqual({ nodeOptions: [], code: 'console.log(1)', print: false, args: ['a'] });
+  });
+
+  it('finds printed code with options first', () => {
+    expect(parseEvalRelaunch(['--no-warnings', '-p', 'typeof process'])).toEqual({
+      nodeOptions: ['--no-warnings'],
+      code: 'typeof process',
+      print: true,
+      args: [],
+    });
+  });
+
+  it('reads the --eval= form', () => {
+    expect(parseEvalRelaunch(['--eval=1+1'])?.code).toBe('1+1');
+  });
+
+  it('ignores arguments without eval', () => {
+    expect(parseEvalRelaunch(['--help'])).toBeUndefined();
+    expect(parseEvalRelaunch(['run', '-e', 'x'])).toBeUndefined();
   });
 });
