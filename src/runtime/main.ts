@@ -106,6 +106,8 @@ function runScript(
 export function runMain(): void {
   const index = JSON.parse(sea.getAsset(VFS_INDEX_ASSET, 'utf8')) as VfsIndex;
   if (process.env[SELF_CHECK_ENV] === index.payloadId) {
+    // Compiling the program proves its asset is there and parses, without running it.
+    compileProgram(sea.getAsset(PROGRAM_ASSET, 'utf8') as string, index.entry);
     process.stdout.write(`duo-sea self-check ${index.payloadId} ${Object.keys(index.files).length}\n`);
     return;
   }
