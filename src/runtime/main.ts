@@ -148,8 +148,8 @@ export function runMain(): void {
   const moduleUrl = (relativePath: string): string => pathToFileURL(vfs.absolute(relativePath)).href;
 
   const entryPath = vfs.absolute(index.entry);
-  // Set for every process this one starts. `-e` and `-p` are node's only in a process the program started through
-  // process.execPath (a `node` shim, as Yarn puts on PATH); from a shell they are the program's own flags, as in `tsc -p .`.
+  // Set for every process this one starts. `-e` and `-p` are node's only in a process that the program started through
+  // process.execPath, such as through the `node` shim Yarn puts on PATH. From a shell they are the program's own flags, as in `tsc -p .`.
   const startedByProgram = process.env[PARENT_PAYLOAD_ENV] === index.payloadId;
   process.env[PARENT_PAYLOAD_ENV] = index.payloadId;
   const evalRelaunch = startedByProgram ? parseEvalRelaunch(process.argv.slice(2)) : undefined;

@@ -66,7 +66,7 @@ export function parseEvalRelaunch(argv: readonly string[]): EvalRelaunch | undef
 
 /**
  * Splits `argv` (without the executable) into node options, a script and
- * its arguments when the script is a file of the payload; returns undefined
+ * its arguments when the script is a file of the payload. Returns undefined
  * for a normal start, where every argument belongs to the program.
  */
 export function parseRelaunch(argv: readonly string[], isPayloadScript: (candidate: string) => boolean): Relaunch | undefined {

@@ -17,9 +17,9 @@ export interface BundleResult {
   /** The body of the program function, for the program asset. */
   programCode: string;
   /**
-   * `bundle` when the program is one esbuild bundle; `modules` when esbuild
-   * cannot bundle it (top-level await in CommonJS output) and the runtime
-   * loads its modules one by one from the payload instead.
+   * `bundle` when the program is one esbuild bundle. `modules` when esbuild
+   * cannot bundle it, because CommonJS output has no top-level await, so the
+   * runtime loads its modules one by one from the payload instead.
    */
   mode: 'bundle' | 'modules';
   /** Files that esbuild read, relative to the payload root. */
