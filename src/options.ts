@@ -95,7 +95,7 @@ export function normalizeOptions(options: BuildOptions): NormalizedOptions {
     }
   }
   if (options.checksumsDir !== undefined && !existsSync(path.resolve(cwd, options.checksumsDir))) {
-    throw invalidOption('--checksums', options.checksumsDir, `The checksums folder ${path.resolve(cwd, options.checksumsDir)} does not exist.`, 'Pass the folder that holds node-v<version>.sha256 files, or leave out --checksums.');
+    throw invalidOption('--checksums', options.checksumsDir, `The checksums folder ${path.resolve(cwd, options.checksumsDir)} does not exist.`, 'Pass the folder that contains node-v<version>.sha256 files, or leave out --checksums.');
   }
   const requested = options.targets && options.targets.length > 0 ? [...new Set(options.targets)] : undefined;
   const epochText = env.SOURCE_DATE_EPOCH;

@@ -1,10 +1,10 @@
 /**
  * The few PE/COFF fields duo-sea changes in a Windows executable. Offsets
- * are from the Microsoft PE format specification: the PE signature offset
- * is at 0x3C, the optional header follows the 20-byte COFF header, its
- * CheckSum is at offset 64, and data directory 4 (the certificate table,
- * which contains the Authenticode signature) is at offset 144 in PE32+ and 128
- * in PE32.
+ * are from the Microsoft PE format specification. The PE signature offset
+ * is at 0x3C, and the optional header follows the 20-byte COFF header. The
+ * optional header has CheckSum at offset 64. Data directory 4, the
+ * certificate table with the Authenticode signature, is at offset 144 in
+ * PE32+ and 128 in PE32.
  */
 
 const PE_SIGNATURE = 0x00004550; // "PE\0\0", read little-endian

@@ -116,7 +116,7 @@ function moveIntoPlace(staging: string, root: string, index: VfsIndex): void {
  */
 export function preparePayloadRoot(index: VfsIndex, data: Uint8Array): PayloadRoot {
   const needsExtraction = Object.values(index.files).some((entry) => entry.extract);
-  // Below the executable, a regular file, no folder can exist: nobody can plant files where the payload appears.
+  // No folder can exist below the executable, which is a regular file, so no other user can place files where the payload appears.
   const unreachableRoot = path.join(process.execPath, index.payloadId);
   if (!needsExtraction) return { root: unreachableRoot, extracted: true, rootIsReal: false };
 
@@ -157,7 +157,7 @@ function extractIntoRunDir(runDir: string, index: VfsIndex, data: Uint8Array): E
 
 /**
  * Extracts into a new private folder in the temporary folder, for this
- * process alone. mkdtemp creates it with mode 0700 under a name nobody
+ * process alone. mkdtemp creates it with mode 0700 under a name no other user
  * could create beforehand, so this is safe on a shared host.
  */
 function extractIntoTemporaryFolder(index: VfsIndex, data: Uint8Array): ExtractionResult {

@@ -12,9 +12,9 @@ const SEA_RESOURCE_NAME = 'NODE_SEA_BLOB';
 const MACHO_SEGMENT_NAME = 'NODE_SEA';
 
 /**
- * LIEF, inside postject, prints this for an ELF file whose section names were
- * dropped by strip; the note it looks for is still written, as the check
- * after injection confirms.
+ * LIEF, inside postject, prints this for an ELF file whose section names
+ * strip dropped. The note is still written, as the check after injection
+ * confirms.
  */
 const HARMLESS_POSTJECT_WARNING = /Can't find string offset for section name '\.note'/;
 

@@ -133,19 +133,19 @@ export async function buildPayload(options: {
   const listed: { relativePath: string; absolutePath: string }[] = [];
   await listFiles(path.join(options.rootDir, 'node_modules'), 'node_modules', listed);
 
-  const kept: PayloadFile[] = [];
+  const keptFiles: PayloadFile[] = [];
   const droppedBinaries: DroppedBinary[] = [];
   for (const file of listed) {
     const classified = await classify(file, options.target);
-    if ('absolutePath' in classified) kept.push(classified);
+    if ('absolutePath' in classified) keptFiles.push(classified);
     else droppedBinaries.push(classified);
   }
-  extractPackagesOfPrograms(kept);
+  extractPackagesOfPrograms(keptFiles);
 
   const files: Record<string, VfsFileEntry> = {};
   const chunks: Buffer[] = [];
   let offset = 0;
-  for (const classified of kept) {
+  for (const classified of keptFiles) {
     const content = await readFile(classified.absolutePath);
     const entry: VfsFileEntry = { offset, sizeBytes: content.length, mode: classified.mode };
     if (classified.extract) {
