@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { DuoSeaError } from '../errors.js';
+import { DuoSeaError, messageOf } from '../errors.js';
+import { appendNoteSegment, ElfFormatError } from '../formats/elf.js';
 import type { Target } from '../targets.js';
 
 /** The fuse that Node's SEA code looks for; postject flips its last character to 1 after injecting. */
@@ -37,19 +38,64 @@ function injectError(target: Target, input: string, message: string, cause?: unk
   });
 }
 
-/**
- * Injects the blob into the executable at `outputPath` with postject. postject runs in a child process because loading it installs
- * process-wide exception handlers. The result is then checked: postject can
- * report success on a binary it did not change.
- */
-export async function injectBlob(options: {
+interface InjectOptions {
   /** The base binary the executable was copied from, named in errors. */
   basePath: string;
   blobPath: string;
   blob: Buffer;
   outputPath: string;
   target: Target;
-}): Promise<InjectResult> {
+}
+
+/**
+ * Injects the blob into the executable at `outputPath`, then checks the
+ * result, because an injector can report success on a binary it did not
+ * change. ELF executables get the blob in a note segment written by
+ * duo-sea, which leaves every existing section as it was. Mach-O and PE
+ * files go through postject.
+ */
+export async function injectBlob(options: InjectOptions): Promise<InjectResult> {
+  const result = options.target.format === 'elf' ? await injectIntoElf(options) : await injectWithPostject(options);
+  await verifyInjection(options.outputPath, options.blob, options.target);
+  return result;
+}
+
+/**
+ * Appends the blob as an ELF note named NODE_SEA_BLOB, where Node's SEA code
+ * looks for it at startup, and sets the SEA fuse. postject's ELF path
+ * rebuilds `.dynsym`, `.dynstr` and `.gnu.hash` in a new order, which native
+ * addons survive but tools that compare the dynamic symbol table with the
+ * base binary do not.
+ */
+async function injectIntoElf(options: InjectOptions): Promise<InjectResult> {
+  const { target, outputPath } = options;
+  const image = await readFile(outputPath);
+  let injected: Buffer;
+  try {
+    injected = appendNoteSegment(image, SEA_RESOURCE_NAME, options.blob);
+  } catch (error) {
+    if (!(error instanceof ElfFormatError)) throw error;
+    throw injectError(target, options.basePath, `Could not add the SEA blob to ${options.basePath}: ${messageOf(error)}.`, error);
+  }
+  setSeaFuse(injected, target, options.basePath);
+  await writeFile(outputPath, injected);
+  return { warnings: [] };
+}
+
+/** Flips the SEA fuse from `:0` to `:1` in place; the fuse must occur exactly once. */
+export function setSeaFuse(image: Buffer, target: Target, input: string): void {
+  const unset = Buffer.from(`${SEA_SENTINEL_FUSE}:0`);
+  const at = image.indexOf(unset);
+  if (at === -1) {
+    const alreadySet = image.indexOf(`${SEA_SENTINEL_FUSE}:1`) !== -1;
+    throw injectError(target, input, alreadySet ? `${input} already contains a SEA blob (its SEA fuse is set).` : `${input} has no SEA fuse, so it is not a Node binary with single executable application support.`);
+  }
+  if (image.indexOf(unset, at + 1) !== -1) throw injectError(target, input, `${input} contains the SEA fuse more than once, so duo-sea cannot tell which one Node reads.`);
+  image[at + unset.length - 1] = 0x31;
+}
+
+/** Runs postject in a child process, because loading it installs process-wide exception handlers. */
+async function injectWithPostject(options: InjectOptions): Promise<InjectResult> {
   const { target, outputPath } = options;
   const args = [postjectCli, outputPath, SEA_RESOURCE_NAME, options.blobPath, '--sentinel-fuse', SEA_SENTINEL_FUSE];
   if (target.format === 'macho') args.push('--macho-segment-name', MACHO_SEGMENT_NAME);
@@ -62,7 +108,6 @@ export async function injectBlob(options: {
     });
   });
 
-  await verifyInjection(outputPath, options.blob, target);
   const warnings = `${output.stdout}\n${output.stderr}`
     .split('\n')
     .map((line) => line.replace(/\x1b\[[0-9;]*m/g, '').trim())

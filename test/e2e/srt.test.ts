@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { defaultBuildCacheDir } from '../../src/defaults.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { npmInstall, removeTempDirs, runCli, runIsolated, startIsolated, tempDir } from './helpers.js';
 
@@ -15,6 +17,15 @@ interface ManifestTarget {
   sizeBytes: number;
   sha256: string;
   base: { source: string; sizeBytes: number; strippedSizeBytes: number };
+}
+
+/** Returns the bytes of each named section, as llvm-objcopy reads them. */
+function sectionBytes(file: string, sections: string[]): Map<string, Buffer> {
+  const folder = tempDir('sections');
+  const dumps = sections.map((section) => `--dump-section=${section}=${path.join(folder, section)}`);
+  const result = spawnSync('llvm-objcopy', [...dumps, file, path.join(folder, 'discarded')], { encoding: 'utf8' });
+  expect(result.status, result.stderr).toBe(0);
+  return new Map(sections.map((section) => [section, readFileSync(path.join(folder, section))]));
 }
 
 function sha256sum(file: string): string {
@@ -140,6 +151,21 @@ function describeLinuxBuild(nodeVersion: string | undefined): void {
       expect(symbols.status).toBe(0);
       expect(symbols.stdout).toMatch(/ T napi_create_function$/m);
     });
+
+    it('keeps the dynamic symbol table of the base binary', () => {
+      const manifest = JSON.parse(readFileSync(path.join(outDir, 'manifest.json'), 'utf8')) as { targets: { base: { sha256: string } }[] };
+      const baseSha256 = manifest.targets[0].base.sha256;
+      const cacheDir = defaultBuildCacheDir({ env: process.env, platform: process.platform, homeDir: os.homedir() });
+      const base = path.join(cacheDir, 'sha256', baseSha256.slice(0, 2), baseSha256);
+      expect(sha256sum(base)).toBe(baseSha256);
+
+      const sections = ['.dynsym', '.gnu.hash', '.dynstr', '.dynamic'];
+      const built = sectionBytes(executable, sections);
+      const original = sectionBytes(base, sections);
+      for (const section of sections) {
+        expect(built.get(section)!.equals(original.get(section)!), section).toBe(true);
+      }
+    }, 120_000);
 
     it('reports what strip saved', () => {
       const report = JSON.parse(readFileSync(path.join(outDir, 'size-report.json'), 'utf8')) as {
