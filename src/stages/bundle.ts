@@ -5,7 +5,7 @@ import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { DuoSeaError } from '../errors.js';
 import { VFS_SPECIFIER_PREFIX } from '../runtime/vfs-format.js';
-import { transformModuleSource, type ModuleFormat } from './source-transform.js';
+import { transformModuleSource, type ComputedPathCall, type ModuleFormat } from './source-transform.js';
 
 /** The runtime's entry, compiled next to this file. */
 const RUNTIME_ENTRY = fileURLToPath(new URL('../runtime/main.js', import.meta.url));
@@ -59,8 +59,29 @@ function toPayloadPath(rootDir: string, filePath: string): string {
   return path.relative(rootDir, filePath).split(path.sep).join('/');
 }
 
+/** Computed-path calls of each bundled module, by path in the payload. */
+type ComputedPathsByFile = Map<string, ComputedPathCall[]>;
+
+/** Most computed-path calls listed one by one in the build log; the rest are counted. */
+const MAX_LISTED_COMPUTED_PATHS = 20;
+
+/**
+ * Returns one warning per `require()` or `import()` of a fully computed
+ * path, up to MAX_LISTED_COMPUTED_PATHS, then a count of the rest. Such a
+ * call still works when the file it names is installed, because the payload
+ * holds every installed file; the warning tells the user which calls to
+ * check when a file comes from somewhere else.
+ */
+export function computedPathWarnings(byFile: ComputedPathsByFile): string[] {
+  const all = [...byFile.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .flatMap(([file, calls]) => calls.map((call) => `${file}:${call.line}:${call.column}: ${call.kind}() of a computed path: it resolves at run time, so the file it names must be in the installed packages`));
+  if (all.length <= MAX_LISTED_COMPUTED_PATHS) return all;
+  return [...all.slice(0, MAX_LISTED_COMPUTED_PATHS), `${all.length - MAX_LISTED_COMPUTED_PATHS} more require() or import() calls of a computed path are not listed`];
+}
+
 /** Returns an esbuild plugin that rewrites module paths and leaves native addons for the runtime to load from the payload. */
-function payloadPathsPlugin(rootDir: string, entryPath: string): esbuild.Plugin {
+function payloadPathsPlugin(rootDir: string, entryPath: string, computedPaths: ComputedPathsByFile): esbuild.Plugin {
   const formatOf = createFormatLookup();
   return {
     name: 'duo-sea-payload-paths',
@@ -78,9 +99,10 @@ function payloadPathsPlugin(rootDir: string, entryPath: string): esbuild.Plugin 
       build.onLoad({ filter: /\.[mc]?js$/ }, async (args) => {
         if (!args.path.startsWith(rootDir + path.sep)) return undefined;
         const source = await readFile(args.path, 'utf8');
-        const { code, changed, warning } = transformModuleSource(source, toPayloadPath(rootDir, args.path), formatOf(args.path), {
-          isEntry: args.path === entryPath,
-        });
+        const payloadPath = toPayloadPath(rootDir, args.path);
+        const transformed = transformModuleSource(source, payloadPath, formatOf(args.path), { isEntry: args.path === entryPath });
+        const { code, changed, warning } = transformed;
+        if (transformed.computedPaths.length > 0) computedPaths.set(payloadPath, transformed.computedPaths);
         if (warning) return { contents: source, loader: 'js', warnings: [{ text: warning }] };
         return changed ? { contents: code, loader: 'js' } : undefined;
       });
@@ -144,9 +166,11 @@ export async function bundleProgram(options: {
   const external: string[] = [];
   let result: esbuild.BuildResult<{ write: false; metafile: true }> | undefined;
   const warnings: string[] = [];
+  const computedPaths: ComputedPathsByFile = new Map();
   while (!result) {
     try {
-      result = await runEsbuild(options, nodeMajor, external);
+      computedPaths.clear();
+      result = await runEsbuild(options, nodeMajor, external, computedPaths);
     } catch (error) {
       const details = formatMessages((error as esbuild.BuildFailure).errors ?? []);
       if (details.length > 0 && details.every((line) => /top-level await/i.test(line))) {
@@ -167,7 +191,7 @@ export async function bundleProgram(options: {
     programCode: appCode,
     mode: 'bundle',
     inputs: Object.keys(result.metafile.inputs).sort(),
-    warnings: [...warnings, ...formatMessages(result.warnings)],
+    warnings: [...warnings, ...formatMessages(result.warnings), ...computedPathWarnings(computedPaths)],
   };
 }
 
@@ -175,6 +199,7 @@ function runEsbuild(
   options: { rootDir: string; entryPath: string },
   nodeMajor: number,
   external: string[],
+  computedPaths: ComputedPathsByFile,
 ): Promise<esbuild.BuildResult<{ write: false; metafile: true }>> {
   return esbuild.build({
     entryPoints: [options.entryPath],
@@ -189,7 +214,7 @@ function runEsbuild(
     keepNames: true,
     external,
     logLevel: 'silent',
-    plugins: [payloadPathsPlugin(options.rootDir, options.entryPath)],
+    plugins: [payloadPathsPlugin(options.rootDir, options.entryPath, computedPaths)],
   });
 }
 

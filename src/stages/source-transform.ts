@@ -18,6 +18,16 @@ export interface TransformResult {
   changed: boolean;
   /** Set when the file could not be tokenized and was left as it is. */
   warning?: string;
+  /** `require()` and `import()` calls whose path has no static part, so no tool can tell at build time which file they load. */
+  computedPaths: ComputedPathCall[];
+}
+
+export interface ComputedPathCall {
+  kind: 'require' | 'import';
+  /** 1-based line of the call. */
+  line: number;
+  /** 1-based column of the call. */
+  column: number;
 }
 
 /** The parts of an acorn token that the rewrites read. */
@@ -75,6 +85,49 @@ function importMetaEdits(tokens: Token[], literal: string, isEntry: boolean): Ed
 }
 
 /** Finds `require(<not a string literal>)` and `require.resolve(`, which esbuild leaves to run time. */
+/**
+ * Tells whether the argument that starts at `tokens[start]` has no static
+ * leading part: not a string, and not a template that starts with text,
+ * such as `./formats/${name}.js`.
+ */
+function isFullyComputed(tokens: Token[], start: number): boolean {
+  const first = tokens[start];
+  if (label(first) === 'string') return false;
+  if (label(first) === '`') return !(label(tokens[start + 1]) === 'template' && String(tokens[start + 1].value ?? '') !== '');
+  return true;
+}
+
+/** Finds calls of `require` (CommonJS only) and `import` whose path argument is fully computed. */
+function computedPathCalls(tokens: Token[], source: string, format: ModuleFormat): ComputedPathCall[] {
+  const calls: ComputedPathCall[] = [];
+  let line = 1;
+  let lineStart = 0;
+  let scanned = 0;
+  for (let i = 0; i + 2 < tokens.length; i++) {
+    const token = tokens[i];
+    if (label(tokens[i + 1]) !== '(' || label(tokens[i + 2]) === ')' || isMemberAccess(tokens[i - 1])) continue;
+    let kind: ComputedPathCall['kind'];
+    if (label(token) === 'import') {
+      if (label(tokens[closingParen(tokens, i + 1) + 1]) === '{') continue;
+      kind = 'import';
+    } else if (format === 'commonjs' && isName(token, 'require') && !DECLARING_KEYWORDS.has(String(tokens[i - 1]?.value))) {
+      kind = 'require';
+    } else {
+      continue;
+    }
+    if (!isFullyComputed(tokens, i + 2)) continue;
+    // Tokens come in source order, so the line count continues from the previous call.
+    for (; scanned < token.start; scanned++) {
+      if (source.charCodeAt(scanned) === 10) {
+        line++;
+        lineStart = scanned + 1;
+      }
+    }
+    calls.push({ kind, line, column: token.start - lineStart + 1 });
+  }
+  return calls;
+}
+
 function requireEdits(tokens: Token[], literal: string): Edit[] {
   const edits: Edit[] = [];
   for (let i = 0; i + 1 < tokens.length; i++) {
@@ -183,16 +236,17 @@ export function transformModuleSource(
     source.includes('import.meta') ||
     /\bimport\s*\(/.test(source) ||
     (format === 'commonjs' && /require|__dirname|__filename/.test(source));
-  if (!mayNeedEdits) return { code: source, changed: false };
+  if (!mayNeedEdits) return { code: source, changed: false, computedPaths: [] };
 
   let tokens: Token[];
   try {
     tokens = tokenize(source, format);
   } catch (error) {
-    return { code: source, changed: false, warning: `left as it is, since it could not be tokenized: ${(error as Error).message}` };
+    return { code: source, changed: false, warning: `left as it is, since it could not be tokenized: ${(error as Error).message}`, computedPaths: [] };
   }
 
   const literal = JSON.stringify(relativePath);
+  const computedPaths = computedPathCalls(tokens, source, format);
   const edits = [...importMetaEdits(tokens, literal, isEntry), ...dynamicImportEdits(tokens, literal)];
   if (format === 'commonjs') {
     edits.push(...requireEdits(tokens, literal));
@@ -200,11 +254,11 @@ export function transformModuleSource(
     if (declaration) edits.push(declaration);
     if (isEntry) edits.push(mainModuleEdit(tokens, source));
   }
-  if (edits.length === 0) return { code: source, changed: false };
+  if (edits.length === 0) return { code: source, changed: false, computedPaths };
 
   // Sorted from the end, so earlier offsets stay valid; edits at the same offset keep their order.
   edits.sort((a, b) => b.start - a.start);
   let code = source;
   for (const edit of edits) code = code.slice(0, edit.start) + edit.text + code.slice(edit.end);
-  return { code, changed: true };
+  return { code, changed: true, computedPaths };
 }

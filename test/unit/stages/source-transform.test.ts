@@ -1,6 +1,6 @@
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { transformModuleSource } from '../../../src/stages/source-transform.js';
+import { transformModuleSource, type ModuleFormat } from '../../../src/stages/source-transform.js';
 
 const RELATIVE_PATH = 'node_modules/tool/lib/index.js';
 const PATH_LITERAL = JSON.stringify(RELATIVE_PATH);
@@ -142,13 +142,13 @@ describe('transformModuleSource __dirname and __filename', () => {
   it('adds nothing to a module that does not use them', () => {
     const source = 'module.exports = 1;\n';
 
-    expect(transformModuleSource(source, RELATIVE_PATH, 'commonjs')).toEqual({ code: source, changed: false });
+    expect(transformModuleSource(source, RELATIVE_PATH, 'commonjs')).toEqual({ code: source, changed: false, computedPaths: [] });
   });
 
   it('adds nothing to an ES module', () => {
     const source = 'export const dir = __dirname;\n';
 
-    expect(transformModuleSource(source, RELATIVE_PATH, 'module')).toEqual({ code: source, changed: false });
+    expect(transformModuleSource(source, RELATIVE_PATH, 'module')).toEqual({ code: source, changed: false, computedPaths: [] });
   });
 
   // Without a semicolon after the directive the declaration lands on the same line: `'use strict'var __filename = ...`.
@@ -199,20 +199,20 @@ describe('transformModuleSource require', () => {
   it('leaves a literal require alone', () => {
     const source = "const a = require('fs');\nconst b = require(\"./local.js\");\nconst c = require('x' );\n";
 
-    expect(transformModuleSource(source, RELATIVE_PATH, 'commonjs')).toEqual({ code: source, changed: false });
+    expect(transformModuleSource(source, RELATIVE_PATH, 'commonjs')).toEqual({ code: source, changed: false, computedPaths: [] });
   });
 
   // The `\s*` after `(` gives back its whitespace, so the negative lookahead then starts at a space and never finds the quote.
   it('leaves a literal require with inner whitespace alone', () => {
     const source = "const a = require( 'spaced' );\nconst b = require(\n  'wrapped-by-a-formatter'\n);\n";
 
-    expect(transformModuleSource(source, RELATIVE_PATH, 'commonjs')).toEqual({ code: source, changed: false });
+    expect(transformModuleSource(source, RELATIVE_PATH, 'commonjs')).toEqual({ code: source, changed: false, computedPaths: [] });
   });
 
   it('leaves a method named require alone', () => {
     const source = 'const a = loader.require(name);\nconst b = myrequire(name);\nconst c = $require(name);\nconst d = typeof require;\n';
 
-    expect(transformModuleSource(source, RELATIVE_PATH, 'commonjs')).toEqual({ code: source, changed: false });
+    expect(transformModuleSource(source, RELATIVE_PATH, 'commonjs')).toEqual({ code: source, changed: false, computedPaths: [] });
   });
 
   it('leaves require alone in an ES module', () => {
@@ -243,12 +243,53 @@ describe('transformModuleSource import()', () => {
   it('leaves a literal import alone', () => {
     const source = 'const a = import("./a.js");\n';
 
-    expect(transformModuleSource(source, RELATIVE_PATH, 'module')).toEqual({ code: source, changed: false });
+    expect(transformModuleSource(source, RELATIVE_PATH, 'module')).toEqual({ code: source, changed: false, computedPaths: [] });
   });
 
   it('leaves a method named import alone', () => {
     const source = 'class Importer { import(name) { return 1; } }\nconst o = { import(x) { return x; } };\n';
 
-    expect(transformModuleSource(source, RELATIVE_PATH, 'commonjs')).toEqual({ code: source, changed: false });
+    expect(transformModuleSource(source, RELATIVE_PATH, 'commonjs')).toEqual({ code: source, changed: false, computedPaths: [] });
+  });
+});
+
+describe('transformModuleSource computed paths', () => {
+  const callsOf = (source: string, format: ModuleFormat = 'commonjs') => transformModuleSource(source, 'node_modules/a/index.js', format).computedPaths;
+
+  it('reports require of a variable with line and column', () => {
+    expect(callsOf('const a = 1;\nconst plugin = require(name);\n')).toEqual([{ kind: 'require', line: 2, column: 16 }]);
+  });
+
+  it('reports import of a call result', () => {
+    expect(callsOf('await import(path.join(dir, file));', 'module')).toEqual([{ kind: 'import', line: 1, column: 7 }]);
+  });
+
+  it('skips a path with a static prefix', () => {
+    expect(callsOf('require("./formats/" + name); require(`./formats/${name}.js`); import(`./chunks/${id}.js`);')).toEqual([]);
+  });
+
+  it('reports a template that starts with a substitution', () => {
+    expect(callsOf('require(`${root}/x.js`);')).toEqual([{ kind: 'require', line: 1, column: 1 }]);
+  });
+
+  it('skips literal calls and require.resolve', () => {
+    expect(callsOf('require("tty"); import("os"); require.resolve(x);')).toEqual([]);
+  });
+
+  it('skips a method named import', () => {
+    expect(callsOf('class Loader { import(specifier) { return specifier; } }')).toEqual([]);
+  });
+
+  it('skips require in an ES module', () => {
+    expect(callsOf('const load = createRequire(import.meta.url); load(name); require(name);', 'module')).toEqual([]);
+  });
+
+  it('counts lines across earlier calls', () => {
+    const calls = callsOf('require(a);\n\n  require(b);\n');
+
+    expect(calls.map((call) => [call.line, call.column])).toEqual([
+      [1, 1],
+      [3, 3],
+    ]);
   });
 });
