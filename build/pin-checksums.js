@@ -22,6 +22,8 @@ if (!nodeVersion || !/^\d+\.\d+\.\d+$/.test(nodeVersion)) {
 const cache = new ContentCache(defaultBuildCacheDir({ env: process.env, platform: process.platform, homeDir: os.homedir() }));
 const lines = [];
 for (const target of allTargets()) {
+  // musl targets have no npm package; their binaries come from a mirror and are checked against its SHASUMS256.txt.
+  if (!target.base) continue;
   const versions = await listBaseVersions(target, process.cwd());
   if (!versions.includes(nodeVersion)) {
     console.error(`${target.id}: ${target.base.package} has no ${nodeVersion}, skipped`);

@@ -18,7 +18,8 @@ export interface Target {
   format: BinaryFormat;
   executableSuffix: string;
   archives: ArchiveType[];
-  base: { package: string; binaryPath: string };
+  /** The npm registry package of Node base binaries; absent for targets that npm has none for (musl). */
+  base?: { package: string; binaryPath: string };
   strip: { tool: 'llvm-strip' | 'none'; args: string[]; why: string };
   sign: SignStep;
   /** Commands that can run this target's binaries on another host, tried in order. */
@@ -29,12 +30,18 @@ const targetsDir = fileURLToPath(new URL('../targets/', import.meta.url));
 
 let loadedTargets: readonly Target[] | undefined;
 
+/** Orders ids by UTF-16 code units, so that `linux-x64` comes before `linux-x64-musl` whatever the locale. */
+function compareIds(left: string, right: string): number {
+  if (left < right) return -1;
+  return left > right ? 1 : 0;
+}
+
 /** Returns every supported target, sorted by id. */
 export function allTargets(): readonly Target[] {
   loadedTargets ??= readdirSync(targetsDir)
     .filter((name) => name.endsWith('.json'))
-    .sort()
-    .map((name) => JSON.parse(readFileSync(path.join(targetsDir, name), 'utf8')) as Target);
+    .map((name) => JSON.parse(readFileSync(path.join(targetsDir, name), 'utf8')) as Target)
+    .sort((left, right) => compareIds(left.id, right.id));
   return loadedTargets;
 }
 

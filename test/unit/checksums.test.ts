@@ -44,7 +44,7 @@ describe('checksum file names', () => {
 
 describe('bundled checksums folder', () => {
   const files = readdirSync(BUNDLED_CHECKSUMS_DIR).filter((name) => name.endsWith('.sha256'));
-  const basePackages = new Set(allTargets().map((target) => `${target.base.package}/${target.base.binaryPath}`));
+  const basePackages = new Set(allTargets().flatMap((target) => (target.base ? [`${target.base.package}/${target.base.binaryPath}`] : [])));
 
   it.each(files)('%s parses every line and names only target base binaries', (fileName) => {
     const version = /^node-v(\d+\.\d+\.\d+)\.sha256$/.exec(fileName)?.[1];

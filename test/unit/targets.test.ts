@@ -7,7 +7,7 @@ import { allTargets, executableName, findTarget, hostTargetId } from '../../src/
 
 const TARGETS_DIR = fileURLToPath(new URL('../../targets/', import.meta.url));
 const TARGET_FILES = readdirSync(TARGETS_DIR).filter((name) => name.endsWith('.json')).sort();
-const ALL_IDS = ['darwin-arm64', 'darwin-x64', 'linux-arm64', 'linux-x64', 'win-arm64', 'win-x64'];
+const ALL_IDS = ['darwin-arm64', 'darwin-x64', 'linux-arm64', 'linux-arm64-musl', 'linux-x64', 'linux-x64-musl', 'win-arm64', 'win-x64'];
 
 /** The binary format, executable suffix and signing step that each OS needs. */
 const OS_RULES = {
@@ -18,7 +18,7 @@ const OS_RULES = {
 
 describe('targets folder', () => {
   it('contains one file per supported target', () => {
-    expect(TARGET_FILES.map((name) => name.replace(/\.json$/, ''))).toEqual(ALL_IDS);
+    expect(TARGET_FILES.map((name) => name.replace(/\.json$/, '')).sort()).toEqual(ALL_IDS);
   });
 
   it.each(TARGET_FILES)('%s has the required fields', (fileName) => {
@@ -28,11 +28,13 @@ describe('targets folder', () => {
     expect(['linux', 'darwin', 'win32']).toContain(target.os);
     expect(['x64', 'arm64']).toContain(target.arch);
     expect(target).toMatchObject(OS_RULES[target.os as keyof typeof OS_RULES]);
-    expect(target.id).toBe(`${target.os === 'win32' ? 'win' : target.os}-${target.arch}`);
+    expect(target.id).toBe(`${target.os === 'win32' ? 'win' : target.os}-${target.arch}${target.libc === 'musl' ? '-musl' : ''}`);
     expect(target.archives).toBeInstanceOf(Array);
     expect((target.archives as unknown[]).length).toBeGreaterThan(0);
     for (const archive of target.archives as unknown[]) expect(['tar.gz', 'tar.xz', 'zip']).toContain(archive);
-    expect(target.base).toEqual({ package: expect.stringMatching(/^node-/), binaryPath: target.os === 'win32' ? 'bin/node.exe' : 'bin/node' });
+    // npm has no musl Node packages, so musl targets name none.
+    if (target.libc === 'musl') expect(target.base).toBeUndefined();
+    else expect(target.base).toEqual({ package: expect.stringMatching(/^node-/), binaryPath: target.os === 'win32' ? 'bin/node.exe' : 'bin/node' });
     expect(target.strip).toEqual({ tool: expect.stringMatching(/^(llvm-strip|none)$/), args: expect.any(Array), why: expect.stringMatching(/\w/) });
     if (target.libc !== undefined) expect(['glibc', 'musl']).toContain(target.libc);
     if (target.emulators !== undefined) expect((target.emulators as unknown[]).every((name) => typeof name === 'string')).toBe(true);
