@@ -47,8 +47,7 @@ export async function makeBlob(options: {
     output: 'sea.blob',
     disableExperimentalSEAWarning: true,
     useSnapshot: false,
-    // NOTE: this caches only the runtime script. The program asset is compiled at start without a cache, which costs
-    // start-up time until the build also makes its cachedData with the builder Node.
+    // Code cache would cover only the runtime script, not the program asset, which is compiled at start.
     useCodeCache: options.useCodeCache,
     execArgv: options.execArgv,
     // NODE_OPTIONS and command-line node options could otherwise make the executable load other code (--require).
