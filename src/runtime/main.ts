@@ -99,6 +99,19 @@ function runScript(
 }
 
 /**
+ * Returns the module object of the bin script, shaped like the one Node
+ * makes for `node <bin>`. The bundle makes it `require.main`, and programs
+ * read its `filename`: yargs finds the program's package.json from there.
+ */
+function createMainModule(entryPath: string): Module {
+  const mainModule = new Module('.', undefined);
+  mainModule.filename = entryPath;
+  mainModule.path = path.dirname(entryPath);
+  mainModule.paths = (Module as unknown as { _nodeModulePaths: (from: string) => string[] })._nodeModulePaths(path.dirname(entryPath));
+  return mainModule;
+}
+
+/**
  * Mounts the payload and runs the program as `node <bin>` would: `argv[1]`
  * is the bin script's path inside the payload, and every module gets its
  * own path there.
@@ -172,7 +185,7 @@ export function runMain(): void {
   }
 
   const program = compileProgram(sea.getAsset(PROGRAM_ASSET, 'utf8') as string, entryPath);
-  const programModule = { exports: {} };
+  const programModule = createMainModule(entryPath);
   program(
     moduleRequire(index.entry),
     programModule,

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
+import semver from 'semver';
 import { DuoSeaError } from '../errors.js';
 import { VFS_SPECIFIER_PREFIX } from '../runtime/vfs-format.js';
 import { transformModuleSource, type ComputedPathCall, type ModuleFormat } from './source-transform.js';
@@ -174,6 +175,7 @@ export async function bundleProgram(options: {
     } catch (error) {
       const details = formatMessages((error as esbuild.BuildFailure).errors ?? []);
       if (details.length > 0 && details.every((line) => /top-level await/i.test(line))) {
+        if (!hasModuleHooks(options.nodeVersion)) throw topLevelAwaitError(options, details, error);
         return moduleLoaderMain(options, nodeMajor, details);
       }
       const missing = unresolvedPackages(error as esbuild.BuildFailure).filter((name) => !external.includes(name));
@@ -227,6 +229,27 @@ function unresolvedPackages(failure: esbuild.BuildFailure): string[] {
     names.add(specifier);
   }
   return [...names];
+}
+
+/**
+ * Returns whether a Node version has `module.registerHooks` (added in
+ * 22.15.0 and 23.5.0). Without it the executable cannot load ES modules from
+ * its payload, which an unbundled program needs.
+ */
+function hasModuleHooks(nodeVersion: string): boolean {
+  return semver.gte(nodeVersion, '23.5.0') || (semver.major(nodeVersion) === 22 && semver.gte(nodeVersion, '22.15.0'));
+}
+
+function topLevelAwaitError(options: { entryPath: string; targetId: string; nodeVersion: string }, details: string[], cause: unknown): DuoSeaError {
+  return new DuoSeaError({
+    code: 'E_BUNDLE_FAILED',
+    stage: 'bundle',
+    target: options.targetId,
+    input: details[0],
+    message: `The program uses top-level await, so it cannot be bundled, and Node ${options.nodeVersion} has no module.registerHooks (added in 22.15.0), through which the executable would load its ES modules instead:\n${details.join('\n')}`,
+    hint: 'Build with --node 22.15.0 or later, such as the default Node version.',
+    cause,
+  });
 }
 
 function bundleError(options: { entryPath: string; targetId: string }, details: string[], cause: unknown): DuoSeaError {
