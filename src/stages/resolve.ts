@@ -49,8 +49,9 @@ export function unscopedName(name: string): string {
  * Turns an npm spec, a `.tgz` made by `npm pack` or a package folder into a
  * tarball in `workDir`, using npm itself so that the user's `.npmrc`
  * registries and tokens apply. Scripts of a package folder are not run.
+ * With `offline`, npm takes a registry package from its cache only.
  */
-export async function resolvePackage(options: { spec: string; workDir: string; cwd: string }): Promise<ResolvedPackage> {
+export async function resolvePackage(options: { spec: string; workDir: string; cwd: string; offline?: boolean }): Promise<ResolvedPackage> {
   const { workDir, cwd } = options;
   let spec = options.spec;
   if (looksLikePath(spec)) {
@@ -69,7 +70,8 @@ export async function resolvePackage(options: { spec: string; workDir: string; c
 
   let packed: PackResult;
   try {
-    const { stdout } = await runNpm(['pack', spec, '--json', '--ignore-scripts', '--pack-destination', workDir], { cwd });
+    const offline = options.offline ? ['--offline'] : [];
+    const { stdout } = await runNpm(['pack', spec, '--json', '--ignore-scripts', ...offline, '--pack-destination', workDir], { cwd });
     packed = (JSON.parse(stdout) as PackResult[])[0];
   } catch (error) {
     throw packError(options.spec, error);
@@ -82,6 +84,16 @@ export async function resolvePackage(options: { spec: string; workDir: string; c
 
 function packError(spec: string, error: unknown): DuoSeaError {
   const npmCode = error instanceof NpmCommandError ? error.npmCode : undefined;
+  if (npmCode === 'ENOTCACHED') {
+    return new DuoSeaError({
+      code: 'E_OFFLINE_UNAVAILABLE',
+      stage: 'resolve',
+      input: spec,
+      message: `The package ${spec} is not in npm's cache, and --offline forbids downloading it.`,
+      hint: 'Build it once with network access, or fetch a kit with: duo-sea fetch ' + spec + ' --kit DIR, then build with --kit DIR.',
+      cause: error,
+    });
+  }
   if (npmCode === 'E404' || npmCode === 'ETARGET' || npmCode === 'ENOENT' || npmCode === 'ENOVERSIONS') {
     return new DuoSeaError({
       code: 'E_PACKAGE_NOT_FOUND',
@@ -103,7 +115,7 @@ function packError(spec: string, error: unknown): DuoSeaError {
 }
 
 /** Reads package.json from a package tarball, whatever its top folder is called. */
-async function readManifestFromTarball(tarballPath: string, spec: string): Promise<PackageManifest> {
+export async function readManifestFromTarball(tarballPath: string, spec: string): Promise<PackageManifest> {
   const chunks: Buffer[] = [];
   await tar.t({
     file: tarballPath,

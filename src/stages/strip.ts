@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { copyFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ContentCache } from '../cache.js';
 import { DuoSeaError } from '../errors.js';
@@ -30,8 +29,9 @@ async function findLlvmStrip(): Promise<string | undefined> {
 
 /**
  * Strips a base binary before injection: stripping after injection would
- * damage the injected payload. The result is cached by the base binary's
- * hash and the strip arguments, so a rebuild strips nothing again.
+ * damage the injected payload. The result is a content entry of the cache,
+ * found through an index by the base binary's hash and the strip arguments,
+ * so a rebuild strips nothing again.
  */
 export async function stripBaseBinary(options: {
   basePath: string;
@@ -43,15 +43,8 @@ export async function stripBaseBinary(options: {
   const baseSize = (await stat(basePath)).size;
   if (target.strip.tool === 'none') return { path: basePath, sizeBytes: baseSize, skippedReason: target.strip.why };
 
-  const key = sha256Bytes(`${options.baseSha256}\n${target.strip.args.join(' ')}`).slice(0, 32);
-  const strippedPath = path.join(options.cache.derivedDir('stripped'), `${key}-${target.id}`);
-  const hashPath = `${strippedPath}.sha256`;
-  // A cached result is used only while it still has the hash recorded when it was made.
-  if (existsSync(strippedPath) && existsSync(hashPath)) {
-    if ((await readFile(hashPath, 'utf8')).trim() === (await sha256File(strippedPath))) {
-      return { path: strippedPath, sizeBytes: (await stat(strippedPath)).size };
-    }
-  }
+  const cached = await cachedStrippedBinary(options);
+  if (cached) return cached;
 
   const tool = await findLlvmStrip();
   if (!tool) {
@@ -75,9 +68,30 @@ export async function stripBaseBinary(options: {
       hint: `Set "strip" in targets/${target.id}.json to {"tool": "none"} to build without stripping, and report the failure.`,
     });
   }
-  await mkdir(path.dirname(strippedPath), { recursive: true });
-  await writeFile(`${tempPath}.sha256`, `${await sha256File(tempPath)}\n`);
-  await rename(tempPath, strippedPath);
-  await rename(`${tempPath}.sha256`, hashPath);
-  return { path: strippedPath, sizeBytes: (await stat(strippedPath)).size };
+  const sha256 = await sha256File(tempPath);
+  const entry = await options.cache.commit(tempPath, sha256, { kind: 'stripped', source: `${tool} ${target.strip.args.join(' ')} of ${options.baseSha256}`, target: target.id });
+  await options.cache.writeJson(strippedIndexPath(options), { sha256, baseSha256: options.baseSha256, target: target.id, args: target.strip.args } satisfies StrippedRecord);
+  return { path: entry, sizeBytes: (await stat(entry)).size };
+}
+
+/** Index record that maps a base binary and the strip arguments to the stripped binary's cache entry. */
+interface StrippedRecord {
+  sha256: string;
+  baseSha256: string;
+  target: string;
+  args: string[];
+}
+
+/** Returns the index record's path: one JSON file per base binary and strip arguments, renamed into place as a whole. */
+function strippedIndexPath(options: { baseSha256: string; target: Target; cache: ContentCache }): string {
+  const key = sha256Bytes(`${options.baseSha256}\n${options.target.strip.args.join(' ')}`).slice(0, 32);
+  return path.join(options.cache.derivedDir('stripped'), `${key}-${options.target.id}.json`);
+}
+
+/** Returns the stripped binary of an earlier build, if the index names one and its cache entry still has its SHA-256. */
+async function cachedStrippedBinary(options: { baseSha256: string; target: Target; cache: ContentCache }): Promise<StripResult | undefined> {
+  const record = await options.cache.readJson<StrippedRecord>(strippedIndexPath(options));
+  if (typeof record?.sha256 !== 'string') return undefined;
+  const entry = await options.cache.lookup(record.sha256);
+  return entry ? { path: entry, sizeBytes: (await stat(entry)).size } : undefined;
 }
