@@ -10,13 +10,19 @@ import { timeStage } from './events.js';
 import { sha256File } from './hash.js';
 import { normalizeOptions, type BuildOptions, type NormalizedOptions } from './options.js';
 import { OutputStaging, removeAbandonedFolders } from './output.js';
+import { BaseSources } from './base-sources/choose.js';
 import { fetchBaseBinary, type BaseBinary } from './stages/base-binary.js';
+import { SBOM_FILE, buildSbom, mergePackages, writeSbom } from './sbom.js';
 import { CHECKSUM_LIST_FILE, writeChecksumList } from './stages/checksum-list.js';
+import { writeInstallScripts } from './stages/install-scripts.js';
 import { MANIFEST_FILE, buildManifest, writeManifest, type Manifest } from './stages/manifest.js';
 import { chooseBin, resolvePackage, type ResolvedPackage } from './stages/resolve.js';
 import { SIZE_REPORT_JSON_FILE, SIZE_REPORT_MARKDOWN_FILE, buildSizeReport, writeSizeReport, type SizeReport } from './stages/size-report.js';
 import { selectTargets } from './target-selection.js';
 import { findTarget, hostTargetId, type Target } from './targets.js';
+import { registerCacheUser } from './cache/users.js';
+import { KitBaseSource } from './kit/base-source.js';
+import { kitPackage, openKit, type OpenedKit } from './kit/open.js';
 
 /** Prefix of the per-build work folder in the temporary folder; the process id follows it. */
 const WORK_DIR_PREFIX = 'duo-sea-build-';
@@ -38,7 +44,8 @@ export async function toolIdentity(): Promise<{ name: string; version: string }>
   return { name, version };
 }
 
-function checkEngines(pkg: ResolvedPackage, options: NormalizedOptions): void {
+/** Rejects a Node version outside the program's `engines.node`, unless engines are ignored. */
+export function checkEngines(pkg: ResolvedPackage, options: Pick<NormalizedOptions, 'nodeVersion' | 'ignoreEngines'>): void {
   const range = pkg.manifest.engines?.node;
   if (!range || options.ignoreEngines) return;
   if (semver.satisfies(options.nodeVersion, range, { includePrerelease: true })) return;
@@ -73,10 +80,12 @@ async function writeReports(options: {
   pkg: ResolvedPackage;
   binName: string;
   nodeVersion: string;
+  mtime: Date;
 }): Promise<{ manifest: Manifest; sizeReport: SizeReport; files: string[] }> {
   const { staging, builds, pkg } = options;
+  const tool = await toolIdentity();
   const manifest = buildManifest({
-    tool: await toolIdentity(),
+    tool,
     app: { package: pkg.name, version: pkg.version, bin: options.binName, integrity: pkg.integrity },
     node: { version: options.nodeVersion },
     targets: builds.map((build) => ({
@@ -87,7 +96,8 @@ async function writeReports(options: {
       sizeBytes: build.sizeBytes,
       sha256: build.sha256,
       archives: build.archives,
-      base: { source: build.base.source, sha256: build.base.sha256, sizeBytes: build.base.sizeBytes, strippedSizeBytes: build.strippedSizeBytes },
+      base: { source: build.base.source, sha256: build.base.sha256, sizeBytes: build.base.sizeBytes, strippedSizeBytes: build.strippedSizeBytes, checksumList: build.base.checksumList },
+      signature: build.signature,
     })),
   });
   await writeManifest(staging.stagingDir, manifest);
@@ -103,14 +113,25 @@ async function writeReports(options: {
   );
   await writeSizeReport(staging.stagingDir, sizeReport);
 
+  const sbom = buildSbom({
+    app: { package: pkg.name, version: pkg.version, integrity: pkg.integrity },
+    node: { version: options.nodeVersion },
+    tool,
+    targetIds: manifest.targets.map((target) => target.id),
+    packages: mergePackages(builds.map((build) => build.packages)),
+    timestamp: options.mtime,
+  });
+  await writeSbom(staging.stagingDir, sbom);
+
   const listed = [];
   for (const build of builds) {
     listed.push({ file: build.executableFile, sha256: build.sha256 });
     for (const archive of build.archives) listed.push({ file: archive.file, sha256: archive.sha256 });
   }
-  for (const file of [MANIFEST_FILE, SIZE_REPORT_JSON_FILE, SIZE_REPORT_MARKDOWN_FILE]) {
+  for (const file of [MANIFEST_FILE, SIZE_REPORT_JSON_FILE, SIZE_REPORT_MARKDOWN_FILE, SBOM_FILE]) {
     listed.push({ file, sha256: await sha256File(staging.path(file)) });
   }
+  listed.push(...(await writeInstallScripts(staging.stagingDir, builds.map((build) => build.target))));
   await writeChecksumList(staging.stagingDir, listed);
   return { manifest, sizeReport, files: [...listed.map((entry) => entry.file), CHECKSUM_LIST_FILE].sort() };
 }
@@ -123,21 +144,30 @@ async function writeReports(options: {
 export async function build(input: BuildOptions): Promise<BuildResult> {
   const options = normalizeOptions(input);
   const { report } = options;
-  const cache = new ContentCache(options.cacheDir);
+  const kit = options.kitDir ? await timeStage(report, 'kit', undefined, () => openBuildKit(options, options.kitDir as string)) : undefined;
+  // An offline build without a kit has nowhere to fetch a corrupt cache entry from, so it names the entry instead.
+  const cache = new ContentCache(options.cacheDir, { report, corruptEntries: options.offline && !kit ? 'fail' : 'remove' });
+  const unregister = await registerCacheUser(options.cacheDir, 'build');
   await removeAbandonedFolders(os.tmpdir(), WORK_DIR_PREFIX);
   const workDir = await mkdtemp(path.join(os.tmpdir(), `${WORK_DIR_PREFIX}${process.pid}-`));
   let staging: OutputStaging | undefined;
   try {
-    const selection = await timeStage(report, 'targets', undefined, () =>
-      selectTargets({ requested: options.requestedTargets, nodeVersion: options.nodeVersion, checksumsDir: options.checksumsDir, cwd: options.cwd }),
-    );
+    const sourceContext = { nodeVersion: options.nodeVersion, cache, report, cwd: options.cwd, offline: options.offline };
+    const sources = new BaseSources(options.baseSources, { ...sourceContext, checksumsDir: options.checksumsDir, kit: kit && new KitBaseSource(kit, sourceContext) });
+    const requested = kit?.targets ?? options.requestedTargets;
+    const selection = await timeStage(report, 'targets', undefined, () => selectTargets({ requested, nodeVersion: options.nodeVersion, sources }));
     for (const skipped of selection.skipped) report({ kind: 'target-skipped', ...skipped });
+    for (const unused of sources.unusedFiles(selection.targets, hostTargetId(options.host.platform, options.host.arch))) {
+      report({ kind: 'warning', message: `the --node-binary file for ${unused} is not used, because ${unused} is not built` });
+    }
 
-    const pkg = await timeStage(report, 'resolve', undefined, () => resolvePackage({ spec: options.spec, workDir, cwd: options.cwd }));
+    const pkg = await timeStage(report, 'resolve', undefined, () =>
+      kit ? kitPackage(kit) : resolvePackage({ spec: options.spec, workDir, cwd: options.cwd, offline: options.offline }),
+    );
     const bin = chooseBin(pkg.manifest, options.bin);
     checkEngines(pkg, options);
 
-    const builderNode = await timeStage(report, 'builder-node', undefined, () => fetchBuilderNode(options, cache));
+    const builderNode = await timeStage(report, 'builder-node', undefined, () => fetchBuilderNode(options, cache, sources));
     staging = await OutputStaging.create(options.outDir);
     const activeStaging = staging;
     options.signal?.addEventListener('abort', () => activeStaging.discardSync(), { once: true });
@@ -152,6 +182,7 @@ export async function build(input: BuildOptions): Promise<BuildResult> {
       host: options.host,
       cache,
       checksumsDir: options.checksumsDir,
+      baseSources: sources,
       workDir,
       stagingDir: staging.stagingDir,
       mtime: options.mtime,
@@ -159,20 +190,39 @@ export async function build(input: BuildOptions): Promise<BuildResult> {
       cwd: options.cwd,
       report,
       signal: options.signal,
+      macosSignIdentity: options.macosSignIdentity,
+      windowsSigner: options.windowsSigner,
+      kit,
+      offline: options.offline,
     };
     const builds = await buildTargets(context, selection.targets);
-    const reports = await writeReports({ staging, builds, pkg, binName: bin.name, nodeVersion: options.nodeVersion });
+    const reports = await writeReports({ staging, builds, pkg, binName: bin.name, nodeVersion: options.nodeVersion, mtime: options.mtime });
     options.signal?.throwIfAborted();
     await staging.publish(reports.files);
     return { outDir: options.outDir, ...reports, targets: builds, skippedTargets: selection.skipped };
   } finally {
     await staging?.discard();
     await rm(workDir, { recursive: true, force: true });
+    await unregister();
   }
 }
 
+/** Opens the kit of a `--kit` build, checking it against the build's options before anything else runs. */
+function openBuildKit(options: NormalizedOptions, kitDir: string): Promise<OpenedKit> {
+  return openKit({
+    dir: kitDir,
+    spec: options.spec,
+    nodeVersion: options.nodeVersion,
+    requestedTargets: options.requestedTargets,
+    withSpecs: options.withSpecs,
+    hostTargetId: hostTargetId(options.host.platform, options.host.arch),
+    checksumsDir: options.checksumsDir,
+    cwd: options.cwd,
+  });
+}
+
 /** Fetches the Node binary that makes the blobs: the host's own build of the target Node version. */
-async function fetchBuilderNode(options: NormalizedOptions, cache: ContentCache): Promise<BaseBinary> {
+async function fetchBuilderNode(options: NormalizedOptions, cache: ContentCache, sources: BaseSources): Promise<BaseBinary> {
   const hostId = hostTargetId(options.host.platform, options.host.arch);
   if (!hostId) {
     throw new DuoSeaError({
@@ -190,5 +240,6 @@ async function fetchBuilderNode(options: NormalizedOptions, cache: ContentCache)
     checksumsDir: options.checksumsDir,
     report: options.report,
     cwd: options.cwd,
+    sources,
   });
 }

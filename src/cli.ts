@@ -2,11 +2,20 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
+import { assembleRelease } from './assemble.js';
+import { parseNodeBinaryArguments } from './base-sources/options.js';
 import { build } from './build.js';
 import { createProgressRenderer, renderError, renderResultTable } from './cli-render.js';
 import { DEFAULT_NODE_VERSION, DEFAULT_OUT_DIR } from './defaults.js';
-import { isDuoSeaError, type ErrorCode } from './errors.js';
+import { DuoSeaError, isDuoSeaError, type ErrorCode } from './errors.js';
+import { DEFAULT_PFX_PASSWORD_ENV, type WindowsSignOptions } from './stages/sign-windows.js';
+import { CHECKSUM_LIST_FILE } from './stages/checksum-list.js';
 import { allTargets, type ArchiveType } from './targets.js';
+import { publish } from './publish/publish.js';
+import { renderPublishResult } from './publish/render.js';
+import { renderVerifyResult, verifyRelease } from './verify.js';
+import { registerCacheCommand } from './cache-commands.js';
+import { registerFetchCommand } from './kit/command.js';
 
 /** Exit code for a failure caused by a bug in duo-sea, from BSD sysexits (EX_SOFTWARE). */
 const EXIT_INTERNAL_ERROR = 70;
@@ -33,7 +42,36 @@ interface BuildCommandOptions {
   ignoreEngines?: boolean;
   archive?: string[];
   nodeOption?: string[];
+  nodeMirror?: string;
+  nodeUnofficialMirror?: string;
+  nodeBinary?: string[];
+  nodeKeyring?: string[];
+  nodeSignatureCheck?: boolean;
+  macosSignIdentity?: string;
+  windowsSignPfx?: string;
+  windowsSignPasswordEnv?: string;
+  windowsSignTimestamp?: string;
+  kit?: string;
+  offline?: boolean;
   json?: boolean;
+}
+
+/** Collects the --windows-sign-* flags. The password and timestamp flags are an error without a PFX. */
+function windowsSignOptions(flags: BuildCommandOptions): WindowsSignOptions | undefined {
+  if (flags.windowsSignPfx !== undefined) {
+    return { pfxPath: flags.windowsSignPfx, passwordEnv: flags.windowsSignPasswordEnv, timestampUrl: flags.windowsSignTimestamp };
+  }
+  const orphans: string[] = [];
+  if (flags.windowsSignPasswordEnv !== undefined) orphans.push('--windows-sign-password-env');
+  if (flags.windowsSignTimestamp !== undefined) orphans.push('--windows-sign-timestamp');
+  if (orphans.length === 0) return undefined;
+  throw new DuoSeaError({
+    code: 'E_INVALID_OPTION',
+    stage: 'options',
+    input: orphans.join(' '),
+    message: `${orphans.join(' and ')} ${orphans.length === 1 ? 'applies' : 'apply'} only to signing, and --windows-sign-pfx is not set.`,
+    hint: 'Add --windows-sign-pfx FILE to sign the Windows executables, or leave out the other --windows-sign-* options.',
+  });
 }
 
 async function runBuild(spec: string, flags: BuildCommandOptions): Promise<void> {
@@ -58,6 +96,15 @@ async function runBuild(spec: string, flags: BuildCommandOptions): Promise<void>
       ignoreEngines: flags.ignoreEngines,
       archiveTypes: flags.archive as ArchiveType[] | undefined,
       nodeOptions: flags.nodeOption,
+      nodeMirror: flags.nodeMirror,
+      nodeUnofficialMirror: flags.nodeUnofficialMirror,
+      nodeBinaries: parseNodeBinaryArguments(flags.nodeBinary),
+      nodeKeyrings: flags.nodeKeyring,
+      nodeSignatureCheck: flags.nodeSignatureCheck,
+      macosSignIdentity: flags.macosSignIdentity,
+      windowsSign: windowsSignOptions(flags),
+      kitDir: flags.kit,
+      offline: flags.offline,
       report: createProgressRenderer(process.stderr),
       signal: controller.signal,
     });
@@ -104,7 +151,7 @@ program
   .argument('<package>', 'npm spec (name@version), a .tgz made by npm pack, or a package folder')
   .option('--bin <name>', 'bin entry to package (default: the only one, or the one named like the package)')
   .addOption(
-    new Option('--target <id>', `target to build, repeatable: ${targetIds.join(', ')} (default: every target with a base binary)`)
+    new Option('--target <id>', `target to build, repeatable: ${targetIds.join(', ')} (default: every target with a base binary, except the musl ones)`)
       .argParser(collect),
   )
   .option('--node <version>', `Node version of the base binaries (default: ${DEFAULT_NODE_VERSION})`)
@@ -118,9 +165,100 @@ program
       collect,
     ),
   )
+  .option('--node-mirror <url>', "Node.js distribution mirror in nodejs.org's layout to take base binaries from (default: $NODEJS_ORG_MIRROR, else the npm registry)")
+  .option('--node-unofficial-mirror <url>', "mirror of Node's unofficial builds, the source of the musl targets")
+  .addOption(new Option('--node-binary <target=path>', 'Node binary file for one target, such as linux-x64=./node; repeatable').argParser(collect))
+  .addOption(new Option('--node-keyring <file>', "OpenPGP keyring with Node's release keys that a mirror's SHASUMS256.txt signature must verify against; repeatable").argParser(collect))
+  .option('--no-node-signature-check', "use a mirror's SHASUMS256.txt without checking its signature")
+  .option('--macos-sign-identity <name>', 'sign macOS executables with this keychain identity through codesign, on a macOS host (default: ad-hoc signature)')
+  .option('--windows-sign-pfx <file>', 'sign Windows executables with the key and certificate in this PKCS#12 (.pfx) file, through osslsigncode (default: unsigned)')
+  .option('--windows-sign-password-env <name>', `environment variable that contains the PFX password (default: ${DEFAULT_PFX_PASSWORD_ENV})`)
+  .option('--windows-sign-timestamp <url>', 'RFC 3161 timestamp server for the Windows signatures, such as an internal TSA (default: no timestamp)')
   .option('--ignore-engines', "build even if the Node version does not satisfy the program's engines.node")
+  .option('--kit <dir>', 'build from an offline kit that duo-sea fetch wrote, with no network (default --node: the kit\'s)')
+  .option('--offline', "use no network: packages from npm's cache, base binaries from the duo-sea cache")
   .option('--json', 'print a machine-readable summary on stdout')
   .action(runBuild);
+
+registerFetchCommand(program, { collect, reportFailure });
+registerCacheCommand(program, { reportFailure });
+
+/** Prints a DuoSeaError and sets the exit code; rethrows anything else as a bug. */
+function reportFailure(error: unknown): void {
+  if (!isDuoSeaError(error)) throw error;
+  process.stderr.write(renderError(error));
+  process.exitCode = USAGE_ERROR_CODES.has(error.code) ? EXIT_USAGE : 1;
+}
+
+program
+  .command('assemble')
+  .description('Merge the output folders of per-target builds into one release with one manifest, SBOM, size report and SHA256SUMS.')
+  .argument('<part...>', 'output folders of duo-sea build, such as parts/*')
+  .requiredOption('--out <dir>', 'folder to write the release to')
+  .action(async (parts: string[], flags: { out: string }) => {
+    try {
+      const result = await assembleRelease({ parts, outDir: flags.out });
+      process.stdout.write(`Assembled ${result.manifest.targets.length} targets (${result.manifest.targets.map((target) => target.id).join(', ')}) into ${result.outDir}; check them with: cd ${result.outDir} && sha256sum -c ${CHECKSUM_LIST_FILE}\n`);
+    } catch (error) {
+      reportFailure(error);
+    }
+  });
+
+program
+  .command('verify')
+  .description('Check every file of a release or kit against its SHA256SUMS and manifest.json; exits 1 naming each file that is missing or differs.')
+  .argument('<dir>', 'release folder')
+  .action(async (dir: string) => {
+    try {
+      const result = await verifyRelease(dir);
+      const text = renderVerifyResult(result);
+      if (result.problems.length === 0) {
+        process.stdout.write(text);
+      } else {
+        process.stderr.write(text);
+        process.exitCode = 1;
+      }
+    } catch (error) {
+      reportFailure(error);
+    }
+  });
+
+interface PublishCommandOptions {
+  gitlabUrl?: string;
+  project?: string;
+  packageName?: string;
+  packageVersion?: string;
+  replace?: boolean;
+  json?: boolean;
+}
+
+program
+  .command('publish')
+  .description('Upload a release folder to a GitLab generic package, after checking it against its SHA256SUMS; the token comes from GITLAB_TOKEN or CI_JOB_TOKEN.')
+  .argument('<dir>', 'release folder: the output of duo-sea build or assemble')
+  .option('--gitlab-url <url>', 'GitLab instance URL, such as https://gitlab.example.com (default: $CI_API_V4_URL)')
+  .option('--project <id>', 'numeric id or full path of the project that holds the package (default: $CI_PROJECT_ID)')
+  .option('--package-name <name>', 'generic package name (default: the bin name from manifest.json)')
+  .option('--package-version <version>', 'generic package version (default: <program version>-node<Node version>, such as 0.0.78-node26.10.0)')
+  .option('--replace', 'upload files that the package already has with other bytes (default: fail and upload nothing)')
+  .option('--json', 'print a machine-readable summary on stdout')
+  .action(async (dir: string, flags: PublishCommandOptions) => {
+    try {
+      const result = await publish({
+        dir,
+        gitlabUrl: flags.gitlabUrl,
+        project: flags.project,
+        packageName: flags.packageName,
+        packageVersion: flags.packageVersion,
+        replace: flags.replace,
+        report: createProgressRenderer(process.stderr),
+      });
+      process.stdout.write(flags.json ? JSON.stringify({ ok: true, ...result }, null, 2) + '\n' : renderPublishResult(result));
+    } catch (error) {
+      reportFailure(error);
+      if (flags.json && isDuoSeaError(error)) process.stdout.write(JSON.stringify({ ok: false, error: error.toJSON() }, null, 2) + '\n');
+    }
+  });
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`duo-sea: internal error, please report it:\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

