@@ -22,7 +22,7 @@ export interface DuoSeaSnapshot {
 const COPY_ATTEMPTS = 5;
 const COPY_RETRY_DELAY_MS = 3_000;
 
-/** Copies what `build()` loads at run time: compiled code without the harness, targets, checksums and manifests. */
+/** Copies what `build()` loads at run time: compiled code without the harness, targets, checksums, install scripts and manifests. */
 async function copyDuoSea(repoRoot: string, destination: string): Promise<void> {
   await rm(destination, { recursive: true, force: true });
   await mkdir(destination, { recursive: true });
@@ -30,7 +30,7 @@ async function copyDuoSea(repoRoot: string, destination: string): Promise<void> 
     recursive: true,
     filter: (source) => !source.startsWith(path.join(repoRoot, 'lib', 'conformance')) && !source.endsWith('.map'),
   });
-  for (const folder of ['targets', 'checksums']) {
+  for (const folder of ['targets', 'checksums', 'release-scripts']) {
     await cp(path.join(repoRoot, folder), path.join(destination, folder), { recursive: true });
   }
   for (const file of ['package.json', 'package-lock.json']) {

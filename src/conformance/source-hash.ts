@@ -17,7 +17,7 @@ async function listFiles(folder: string, prefix = ''): Promise<string[]> {
 
 /**
  * Returns a SHA-256 over duo-sea's compiled code (`lib/**\/*.js` without the
- * harness itself), its targets and its lockfile: what decides how an
+ * harness itself), its targets, its install scripts and its lockfile: what decides how an
  * executable is built.
  */
 export async function computeSourceHash(repoRoot: string): Promise<string> {
@@ -25,7 +25,8 @@ export async function computeSourceHash(repoRoot: string): Promise<string> {
     .filter((file) => file.endsWith('.js') && !file.startsWith('conformance/'))
     .map((file) => `lib/${file}`);
   const targetFiles = (await listFiles(path.join(repoRoot, 'targets'))).map((file) => `targets/${file}`);
-  const files = [...libFiles, ...targetFiles, 'package-lock.json'].filter((file) => existsSync(path.join(repoRoot, file))).sort();
+  const scriptFiles = (await listFiles(path.join(repoRoot, 'release-scripts'))).map((file) => `release-scripts/${file}`);
+  const files = [...libFiles, ...targetFiles, ...scriptFiles, 'package-lock.json'].filter((file) => existsSync(path.join(repoRoot, file))).sort();
   const hash = createHash('sha256');
   for (const file of files) hash.update(`${file}\0${await sha256File(path.join(repoRoot, file))}\n`);
   return hash.digest('hex');

@@ -105,6 +105,6 @@ describe('modules loaded by a computed path', () => {
         expect(run.stderr, formatter).toBe(reference.stderr);
         expect(run.status, formatter).toBe(1);
       }
-    });
+    }, 60_000);
   });
 });
