@@ -10,6 +10,8 @@ import { transformModuleSource, type ComputedPathCall, type ModuleFormat } from 
 
 /** The runtime's entry, compiled next to this file. */
 const RUNTIME_ENTRY = fileURLToPath(new URL('../runtime/main.js', import.meta.url));
+/** The folder of duo-sea's compiled code, `lib`. */
+const LIB_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 
 export interface BundleResult {
@@ -141,6 +143,9 @@ function bundleRuntime(nodeMajor: number): Promise<string> {
   runtimeCode ??= esbuild
     .build({
       entryPoints: [RUNTIME_ENTRY],
+      // esbuild names each input in a comment, relative to this folder: the compiled code's root, so that the comments,
+      // and the executables, are the same wherever duo-sea is installed and whatever folder it runs in.
+      absWorkingDir: LIB_ROOT,
       bundle: true,
       write: false,
       platform: 'node',

@@ -106,9 +106,9 @@ function computedPathCalls(tokens: Token[], source: string, format: ModuleFormat
   for (let i = 0; i + 2 < tokens.length; i++) {
     const token = tokens[i];
     if (label(tokens[i + 1]) !== '(' || label(tokens[i + 2]) === ')' || isMemberAccess(tokens[i - 1])) continue;
+    if (label(tokens[closingParen(tokens, i + 1) + 1]) === '{') continue;
     let kind: ComputedPathCall['kind'];
     if (label(token) === 'import') {
-      if (label(tokens[closingParen(tokens, i + 1) + 1]) === '{') continue;
       kind = 'import';
     } else if (format === 'commonjs' && isName(token, 'require') && !DECLARING_KEYWORDS.has(String(tokens[i - 1]?.value))) {
       kind = 'require';
@@ -134,7 +134,9 @@ function requireEdits(tokens: Token[], literal: string): Edit[] {
     if (!isName(tokens[i], 'require') || isMemberAccess(tokens[i - 1]) || DECLARING_KEYWORDS.has(String(tokens[i - 1]?.value))) continue;
     const next = tokens[i + 1];
     const isLiteralCall = label(next) === '(' && label(tokens[i + 2]) === 'string' && label(tokens[i + 3]) === ')';
-    const isComputedCall = label(next) === '(' && !isLiteralCall;
+    // `require(a, b) {` is a method named require, in a class or an object literal (yargs 17 has one), not a call.
+    const isMethod = label(next) === '(' && label(tokens[closingParen(tokens, i + 1) + 1]) === '{';
+    const isComputedCall = label(next) === '(' && !isLiteralCall && !isMethod;
     const isResolve = label(next) === '.' && isName(tokens[i + 2], 'resolve');
     if (isComputedCall || isResolve) edits.push({ start: tokens[i].start, end: tokens[i].end, text: `__duoSeaRequire(${literal})` });
   }

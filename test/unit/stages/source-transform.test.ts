@@ -215,6 +215,13 @@ describe('transformModuleSource require', () => {
     expect(transformModuleSource(source, RELATIVE_PATH, 'commonjs')).toEqual({ code: source, changed: false, computedPaths: [] });
   });
 
+  it('leaves a method definition named require alone', () => {
+    // The shape of yargs 17's minified class: a method named require between two others.
+    const source = 'class Y{demand(t){return t}require(t,e,s){return this.demand(t,e,s)}get require2(){return 1}}\nconst o = { require(x) { return x; } };\n';
+
+    expect(transformModuleSource(source, RELATIVE_PATH, 'commonjs')).toEqual({ code: source, changed: false, computedPaths: [] });
+  });
+
   it('leaves require alone in an ES module', () => {
     const source = 'const load = createRequire(import.meta.url);\nconst x = require(name);\n';
 
