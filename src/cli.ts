@@ -19,7 +19,9 @@ import { registerFetchCommand } from './kit/command.js';
 
 /** Exit code for a failure caused by a bug in duo-sea, from BSD sysexits (EX_SOFTWARE). */
 const EXIT_INTERNAL_ERROR = 70;
+/** Exit codes after SIGINT and SIGTERM: 128 plus the signal number, as shells report them. */
 const EXIT_INTERRUPTED = 130;
+const EXIT_TERMINATED = 143;
 
 /** Exit code for a command-line usage error, as in BSD sysexits' EX_USAGE family and most CLIs. */
 const EXIT_USAGE = 2;
@@ -76,9 +78,12 @@ function windowsSignOptions(flags: BuildCommandOptions): WindowsSignOptions | un
 
 async function runBuild(spec: string, flags: BuildCommandOptions): Promise<void> {
   const controller = new AbortController();
-  const onSignal = (): void => {
-    if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED);
-    process.stderr.write('duo-sea: interrupted, removing partial output (press Ctrl-C again to exit at once)\n');
+  let exitCodeOnAbort = EXIT_INTERRUPTED;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (controller.signal.aborted) process.exit(exitCodeOnAbort);
+    exitCodeOnAbort = signal === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED;
+    const again = signal === 'SIGTERM' ? 'send the signal again' : 'press Ctrl-C again';
+    process.stderr.write(`duo-sea: ${signal === 'SIGTERM' ? 'terminated' : 'interrupted'}, removing partial output (${again} to exit at once)\n`);
     controller.abort();
   };
   process.on('SIGINT', onSignal);
@@ -117,7 +122,7 @@ async function runBuild(spec: string, flags: BuildCommandOptions): Promise<void>
     }
   } catch (error) {
     if (controller.signal.aborted) {
-      process.exitCode = EXIT_INTERRUPTED;
+      process.exitCode = exitCodeOnAbort;
       return;
     }
     if (!isDuoSeaError(error)) throw error;
@@ -198,7 +203,8 @@ program
   .action(async (parts: string[], flags: { out: string }) => {
     try {
       const result = await assembleRelease({ parts, outDir: flags.out });
-      process.stdout.write(`Assembled ${result.manifest.targets.length} targets (${result.manifest.targets.map((target) => target.id).join(', ')}) into ${result.outDir}; check them with: cd ${result.outDir} && sha256sum -c ${CHECKSUM_LIST_FILE}\n`);
+      const count = result.manifest.targets.length;
+      process.stdout.write(`Assembled ${count} ${count === 1 ? 'target' : 'targets'} (${result.manifest.targets.map((target) => target.id).join(', ')}) into ${result.outDir}; check them with: cd ${result.outDir} && sha256sum -c ${CHECKSUM_LIST_FILE}\n`);
     } catch (error) {
       reportFailure(error);
     }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { DuoSeaError, messageOf } from '../errors.js';
 import { sha256File } from '../hash.js';
 import type { Target } from '../targets.js';
+import { SEA_SENTINEL_FUSE } from '../stages/inject.js';
 import { binaryMismatch, fileContains } from './binary-check.js';
 import type { BaseBinary, BaseSource, SourceContext, Unavailable } from './source.js';
 
@@ -89,6 +90,15 @@ async function checkLocalBinary(target: Target, file: string, nodeVersion: strin
     });
   }
 
+  // A file with the fuse set already carries a SEA blob: it is a packaged program, such as an executable duo-sea built, not Node.
+  if (await fileContains(file, Buffer.from(`${SEA_SENTINEL_FUSE}:1`))) {
+    throw invalidFile(target, file, {
+      message: `--node-binary ${target.id}=${file} is a single executable application, not a plain Node binary: its SEA fuse is already set.`,
+      expected: 'a Node binary without an injected program',
+      found: 'the SEA fuse set',
+      hint: `Pass the unmodified Node ${nodeVersion} binary of ${target.id}, not an executable that duo-sea or another tool built.`,
+    });
+  }
   // Every Node build contains its version string (process.version), so its absence proves another version; its presence does not prove this one.
   if (!(await fileContains(file, Buffer.from(`v${nodeVersion}`)))) {
     throw invalidFile(target, file, {

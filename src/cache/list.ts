@@ -51,7 +51,11 @@ function isMissing(error: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
-/** Returns the total size of a file or folder, without following symbolic links; 0 for one that a running build removed meanwhile. */
+/**
+ * Returns the total size of a file or folder, without following symbolic
+ * links. A part that a running build removed meanwhile, or that this user
+ * cannot read, counts as 0 bytes, so one such folder does not stop the listing.
+ */
 async function sizeOf(target: string): Promise<number> {
   try {
     const info = await lstat(target);
@@ -60,7 +64,8 @@ async function sizeOf(target: string): Promise<number> {
     for (const name of await readdir(target)) total += await sizeOf(path.join(target, name));
     return total;
   } catch (error) {
-    if (isMissing(error)) return 0;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (isMissing(error) || code === 'EACCES' || code === 'EPERM') return 0;
     throw error;
   }
 }

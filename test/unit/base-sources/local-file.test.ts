@@ -90,6 +90,16 @@ describe('LocalFileSource', () => {
     expect(error.found).toBe('ELF executable for x64 for glibc (loader /lib64/ld-linux-x86-64.so.2)');
   });
 
+  it('rejects an executable with a SEA blob', async () => {
+    const payload = `v${VERSION} NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2:1`;
+    const { source } = fileSource({ 'linux-x64': writeBinary('srt-linux-x64', fakeElf({ machine: 'x64', payload })) });
+
+    const error = await rejection(source.unavailable(findTarget('linux-x64')));
+
+    expect(error.code).toBe('E_BASE_BINARY_INVALID');
+    expect(error.found).toBe('the SEA fuse set');
+  });
+
   it('rejects a binary of another Node version', async () => {
     const { source } = fileSource({ 'linux-x64': writeBinary('node', fakeElf({ machine: 'x64', payload: 'v24.13.1' })) });
 
