@@ -52,6 +52,12 @@ function checkPartsAgree(parts: readonly Part[]): void {
     ['Node version', (manifest) => manifest.node.version],
     ['duo-sea version', (manifest) => `${manifest.tool.name} ${manifest.tool.version}`],
   ];
+  // Parts built before the manifest recorded the build inputs lack them, which means none were given.
+  const buildInputs = (manifest: Manifest): Partial<Manifest['build']> => (manifest as Partial<Manifest>).build ?? {};
+  facts.push(
+    ['--with packages', (manifest) => describeList(buildInputs(manifest).with)],
+    ['--node-option values', (manifest) => describeList(buildInputs(manifest).nodeOptions)],
+  );
   for (const part of others) {
     for (const [label, read] of facts) {
       if (read(part.manifest) === read(first.manifest)) continue;
@@ -60,7 +66,7 @@ function checkPartsAgree(parts: readonly Part[]): void {
         stage: 'assemble',
         input: part.dir,
         message: `The parts disagree on the ${label}: ${first.dir} has ${read(first.manifest)}, ${part.dir} has ${read(part.manifest)}.`,
-        hint: 'Build every part from the same package spec, Node version and duo-sea version, then assemble again.',
+        hint: 'Build every part from the same package spec, --with, --node-option, Node version and duo-sea version, then assemble again.',
       });
     }
   }
@@ -81,6 +87,10 @@ function checkPartsAgree(parts: readonly Part[]): void {
       seen.set(target.id, part.dir);
     }
   }
+}
+
+function describeList(values: readonly string[] | undefined): string {
+  return values && values.length > 0 ? JSON.stringify(values) : 'none';
 }
 
 /**
@@ -134,6 +144,10 @@ export async function assembleRelease(options: { parts: string[]; outDir: string
   }
   const outDir = path.resolve(options.outDir);
   const partDirs = options.parts.map((part) => path.resolve(part));
+  const repeated = partDirs.find((dir, index) => partDirs.indexOf(dir) !== index);
+  if (repeated !== undefined) {
+    throw new DuoSeaError({ code: 'E_INVALID_OPTION', stage: 'options', input: repeated, message: `The part ${repeated} is given twice.`, hint: 'Pass each part folder once.' });
+  }
   if (partDirs.includes(outDir)) {
     throw new DuoSeaError({ code: 'E_INVALID_OPTION', stage: 'options', input: outDir, message: `The output folder ${outDir} is also a part.`, hint: 'Pass --out with a new folder.' });
   }
@@ -158,7 +172,13 @@ export async function assembleRelease(options: { parts: string[]; outDir: string
       listed.push({ file, sha256 });
     }
 
-    const manifest = buildManifest({ tool: first.tool, app: first.app, node: first.node, targets: parts.flatMap((part) => part.manifest.targets) });
+    const manifest = buildManifest({
+      tool: first.tool,
+      app: first.app,
+      node: first.node,
+      build: (first as Partial<Manifest>).build,
+      targets: parts.flatMap((part) => part.manifest.targets),
+    });
     await writeManifest(staging.stagingDir, manifest);
 
     const sizeTargets = (await Promise.all(parts.map(readSizeTargets))).flat().sort((left, right) => (left.id < right.id ? -1 : 1));

@@ -68,6 +68,33 @@ export interface TargetBuildContext {
   offline: boolean;
 }
 
+/** Returns the archive types to write for a target: the requested types that it offers, or all it offers. */
+export function archiveTypesFor(target: Target, requested: readonly ArchiveType[] | undefined): ArchiveType[] {
+  return requested ? target.archives.filter((type) => requested.includes(type)) : [...target.archives];
+}
+
+/**
+ * Throws for a target that offers none of the requested archive types, so
+ * that the build fails before any target is built. `--archive` means "these
+ * types where the target offers them", so a target offering some of them
+ * gets only those.
+ */
+export function checkArchiveTypes(targets: readonly Target[], requested: readonly ArchiveType[] | undefined): void {
+  if (!requested) return;
+  const unserved = targets.filter((target) => archiveTypesFor(target, requested).length === 0);
+  if (unserved.length === 0) return;
+  const offers = unserved.map((target) => `${target.id} offers only ${target.archives.join(', ')}`).join('; ');
+  const missingTypes = [...new Set(unserved.map((target) => target.archives[0]))];
+  throw new DuoSeaError({
+    code: 'E_INVALID_OPTION',
+    stage: 'options',
+    target: unserved[0].id,
+    input: requested.map((type) => `--archive ${type}`).join(' '),
+    message: `None of the requested archive types (${requested.join(', ')}) is offered by ${unserved.map((target) => target.id).join(', ')}: ${offers}.`,
+    hint: `Add ${missingTypes.map((type) => `--archive ${type}`).join(' ')}, or leave out --archive to write every archive.`,
+  });
+}
+
 /**
  * Builds one target: install its dependency tree, pack the payload, bundle,
  * make the blob, strip the base binary, inject, check that the executable
@@ -150,17 +177,7 @@ export async function buildTarget(target: Target, context: TargetBuildContext): 
     return 'passed';
   });
 
-  const archiveTypes = context.archiveTypes ? target.archives.filter((type) => context.archiveTypes?.includes(type)) : target.archives;
-  if (archiveTypes.length === 0) {
-    throw new DuoSeaError({
-      code: 'E_INVALID_OPTION',
-      stage: 'archive',
-      target: target.id,
-      input: `--archive ${context.archiveTypes?.join(' ')}`,
-      message: `${target.id} offers only ${target.archives.join(', ')} archives, and none of them was requested.`,
-      hint: `Add --archive ${target.archives[0]}, or leave out --archive to write every archive.`,
-    });
-  }
+  const archiveTypes = archiveTypesFor(target, context.archiveTypes);
   const archived = await stage('archive', () =>
     writeArchives({
       executablePath,

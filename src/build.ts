@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import semver from 'semver';
 import { ContentCache } from './cache.js';
-import { buildTarget, type TargetBuild, type TargetBuildContext } from './build-target.js';
+import { buildTarget, checkArchiveTypes, type TargetBuild, type TargetBuildContext } from './build-target.js';
 import { DuoSeaError } from './errors.js';
 import { timeStage } from './events.js';
 import { sha256File } from './hash.js';
@@ -15,9 +15,10 @@ import { fetchBaseBinary, type BaseBinary } from './stages/base-binary.js';
 import { SBOM_FILE, buildSbom, mergePackages, writeSbom } from './sbom.js';
 import { CHECKSUM_LIST_FILE, writeChecksumList } from './stages/checksum-list.js';
 import { writeInstallScripts } from './stages/install-scripts.js';
-import { MANIFEST_FILE, buildManifest, writeManifest, type Manifest } from './stages/manifest.js';
+import { MANIFEST_FILE, buildManifest, writeManifest, type Manifest, type ManifestBuildInputs } from './stages/manifest.js';
 import { chooseBin, resolvePackage, type ResolvedPackage } from './stages/resolve.js';
 import { SIZE_REPORT_JSON_FILE, SIZE_REPORT_MARKDOWN_FILE, buildSizeReport, writeSizeReport, type SizeReport } from './stages/size-report.js';
+import { checkNodeOptions } from './stages/self-check.js';
 import { selectTargets } from './target-selection.js';
 import { findTarget, hostTargetId, type Target } from './targets.js';
 import { registerCacheUser } from './cache/users.js';
@@ -80,6 +81,7 @@ async function writeReports(options: {
   pkg: ResolvedPackage;
   binName: string;
   nodeVersion: string;
+  buildInputs: ManifestBuildInputs;
   mtime: Date;
 }): Promise<{ manifest: Manifest; sizeReport: SizeReport; files: string[] }> {
   const { staging, builds, pkg } = options;
@@ -88,6 +90,7 @@ async function writeReports(options: {
     tool,
     app: { package: pkg.name, version: pkg.version, bin: options.binName, integrity: pkg.integrity },
     node: { version: options.nodeVersion },
+    build: options.buildInputs,
     targets: builds.map((build) => ({
       id: build.target.id,
       os: build.target.os,
@@ -157,6 +160,7 @@ export async function build(input: BuildOptions): Promise<BuildResult> {
     const requested = kit?.targets ?? options.requestedTargets;
     const selection = await timeStage(report, 'targets', undefined, () => selectTargets({ requested, nodeVersion: options.nodeVersion, sources }));
     for (const skipped of selection.skipped) report({ kind: 'target-skipped', ...skipped });
+    checkArchiveTypes(selection.targets, options.archiveTypes);
     for (const unused of sources.unusedFiles(selection.targets, hostTargetId(options.host.platform, options.host.arch))) {
       report({ kind: 'warning', message: `the --node-binary file for ${unused} is not used, because ${unused} is not built` });
     }
@@ -168,6 +172,7 @@ export async function build(input: BuildOptions): Promise<BuildResult> {
     checkEngines(pkg, options);
 
     const builderNode = await timeStage(report, 'builder-node', undefined, () => fetchBuilderNode(options, cache, sources));
+    await checkNodeOptions({ nodePath: builderNode.path, nodeVersion: options.nodeVersion, nodeOptions: options.nodeOptions });
     staging = await OutputStaging.create(options.outDir);
     const activeStaging = staging;
     options.signal?.addEventListener('abort', () => activeStaging.discardSync(), { once: true });
@@ -196,7 +201,8 @@ export async function build(input: BuildOptions): Promise<BuildResult> {
       offline: options.offline,
     };
     const builds = await buildTargets(context, selection.targets);
-    const reports = await writeReports({ staging, builds, pkg, binName: bin.name, nodeVersion: options.nodeVersion, mtime: options.mtime });
+    const buildInputs = { with: options.withSpecs, nodeOptions: options.nodeOptions };
+    const reports = await writeReports({ staging, builds, pkg, binName: bin.name, nodeVersion: options.nodeVersion, buildInputs, mtime: options.mtime });
     options.signal?.throwIfAborted();
     await staging.publish(reports.files);
     return { outDir: options.outDir, ...reports, targets: builds, skippedTargets: selection.skipped };

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BUNDLED_CHECKSUMS_DIR } from './checksums.js';
@@ -85,6 +85,26 @@ function invalidOption(option: string, value: string, message: string, hint: str
   return new DuoSeaError({ code: 'E_INVALID_OPTION', stage: 'options', input: `${option} ${value}`, message, hint });
 }
 
+/**
+ * Rejects an output folder inside the package folder given as the spec: the
+ * next build would pack the files of the previous one into the program,
+ * because npm pack takes every file that package.json "files" allows.
+ */
+function checkOutOutsidePackage(spec: string, outDir: string, cwd: string): void {
+  // resolvePackage takes a spec that starts with `.`, `/` or a drive letter as a path, and any other spec as an npm spec.
+  if (!/^(\.|\/|[A-Za-z]:[\\/])/.test(spec)) return;
+  const packageDir = path.resolve(cwd, spec);
+  if (!existsSync(packageDir) || !statSync(packageDir).isDirectory()) return;
+  const relative = path.relative(packageDir, outDir);
+  if (relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) return;
+  throw invalidOption(
+    '--out',
+    outDir,
+    `The output folder ${outDir} is inside the package folder ${packageDir}, so the next build would pack this build's files into the executable.`,
+    `Pass --out with a folder outside ${packageDir}, such as --out ${path.join(path.dirname(packageDir), `${path.basename(packageDir)}-dist`)}.`,
+  );
+}
+
 /** Applies the defaults and checks every option, without changing the caller's object. */
 export function normalizeOptions(options: BuildOptions): NormalizedOptions {
   const env = options.env ?? process.env;
@@ -127,6 +147,8 @@ export function normalizeOptions(options: BuildOptions): NormalizedOptions {
     throw invalidOption('SOURCE_DATE_EPOCH', epochText, `SOURCE_DATE_EPOCH="${epochText}" is not a whole number of seconds.`, 'Set it to a Unix time such as 1700000000, or unset it.');
   }
   const epochSeconds = options.sourceDateEpochSeconds ?? (epochText ? Number(epochText) : DEFAULT_ARCHIVE_EPOCH_SECONDS);
+  const outDir = path.resolve(cwd, options.outDir ?? DEFAULT_OUT_DIR);
+  checkOutOutsidePackage(options.spec, outDir, cwd);
   // A kit build ignores NODEJS_ORG_MIRROR, since the kit brings the base binaries.
   const baseSources = normalizeBaseSourceOptions(options, kitDir ? {} : env, cwd);
   const offline = options.offline === true || kitDir !== undefined;
@@ -137,7 +159,7 @@ export function normalizeOptions(options: BuildOptions): NormalizedOptions {
     bin: options.bin,
     requestedTargets: requested?.map(findTarget),
     nodeVersion,
-    outDir: path.resolve(cwd, options.outDir ?? DEFAULT_OUT_DIR),
+    outDir,
     cacheDir: path.resolve(cwd, options.cacheDir ?? defaultBuildCacheDir({ env, platform: process.platform, homeDir: os.homedir() })),
     checksumsDir: options.checksumsDir ? path.resolve(cwd, options.checksumsDir) : BUNDLED_CHECKSUMS_DIR,
     baseSources,

@@ -56,13 +56,16 @@ export async function installForTarget(options: {
   } catch (error) {
     const detail = error instanceof NpmCommandError ? lastErrorLines(error.stderr) : messageOf(error);
     if (error instanceof NpmCommandError && error.npmCode === 'ENOTCACHED') throw notCachedError({ pkg, target, detail, fromKit: lockfile !== undefined, cause: error });
+    const programSpec = `${pkg.name}@${pkg.version}`;
+    const withText = options.extraSpecs.map((spec) => ` --with ${spec}`).join('');
+    const libc = target.libc ? ` --libc=${target.libc}` : '';
     throw new DuoSeaError({
       code: 'E_INSTALL_FAILED',
       stage: 'install',
       target: target.id,
-      input: `${pkg.name}@${pkg.version}`,
-      message: `npm could not install ${pkg.name}@${pkg.version} for ${target.id}: ${detail}`,
-      hint: `Reproduce it with: npm install --omit=dev --ignore-scripts --os=${target.os} --cpu=${target.arch} ${pkg.name}@${pkg.version}`,
+      input: `${programSpec}${withText}`,
+      message: `npm could not install ${programSpec}${withText} for ${target.id}: ${detail}`,
+      hint: `Reproduce it with: npm install --omit=dev --ignore-scripts --os=${target.os} --cpu=${target.arch}${libc} ${[programSpec, ...options.extraSpecs].join(' ')}`,
       cause: error,
     });
   }

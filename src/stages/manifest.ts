@@ -62,8 +62,21 @@ export interface Manifest {
   tool: { name: string; version: string };
   app: { package: string; version: string; bin: string; integrity: string };
   node: { version: string };
+  build: ManifestBuildInputs;
   /** Sorted by target id. */
   targets: ManifestTarget[];
+}
+
+/**
+ * Build options that change the executables of every target, so that the
+ * parts of a release can be checked against each other. Manifests written
+ * before this field existed lack it, which means both lists are empty.
+ */
+export interface ManifestBuildInputs {
+  /** The `--with` specs, sorted. A local path is recorded as `file:<base name>`, see manifestWithSpec. */
+  with: string[];
+  /** The `--node-option` values, in the order the executables get them. */
+  nodeOptions: string[];
 }
 
 export interface ManifestTargetInput extends ManifestFile {
@@ -80,6 +93,8 @@ export interface ManifestInput {
   tool: Manifest['tool'];
   app: Manifest['app'];
   node: Manifest['node'];
+  /** Absent means no `--with` and no `--node-option`. */
+  build?: ManifestBuildInputs;
   targets: readonly ManifestTargetInput[];
 }
 
@@ -107,8 +122,25 @@ export function buildManifest(input: ManifestInput): Manifest {
       integrity: input.app.integrity,
     },
     node: { version: input.node.version },
+    build: {
+      with: (input.build?.with ?? []).map(manifestWithSpec).sort(compareCodeUnits),
+      nodeOptions: [...(input.build?.nodeOptions ?? [])],
+    },
     targets,
   };
+}
+
+/**
+ * Returns a `--with` spec as the manifest records it: an npm spec as given,
+ * and a local folder or tarball as `file:<base name>`, because its path is
+ * a path of the build machine.
+ */
+export function manifestWithSpec(spec: string): string {
+  const localPath = spec.startsWith('file:') ? spec.slice('file:'.length) : spec;
+  const isLocal = spec.startsWith('file:') || /^(\.{1,2}([\\/]|$)|[\\/~]|[A-Za-z]:[\\/])/.test(spec) || (/\.(tgz|tar\.gz)$/.test(spec) && !spec.includes('://'));
+  if (!isLocal) return spec;
+  // NOTE: two different local packages with the same base name record the same value, so assemble cannot tell them apart.
+  return `file:${path.posix.basename(localPath.replaceAll('\\', '/').replace(/\/+$/, ''))}`;
 }
 
 /** Writes `manifest.json` into `outDir` with 2-space indentation and a trailing newline, and returns its path. */

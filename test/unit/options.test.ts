@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { BUNDLED_CHECKSUMS_DIR } from '../../src/checksums.js';
 import { DEFAULT_NODE_VERSION } from '../../src/defaults.js';
 import { DuoSeaError } from '../../src/errors.js';
@@ -172,4 +172,37 @@ describe('normalizeOptions other checks', () => {
     expect(input).toEqual(copy);
     expect(options.withSpecs).toEqual(['peer@2']);
   });
+});
+
+describe('normalizeOptions --out inside a package folder', () => {
+  const packageDir = mkdtempSync(path.join(os.tmpdir(), 'duo-sea-options-package-'));
+
+  it('rejects the default --out inside the folder', () => {
+    const error = thrownBy(() => normalizeOptions({ spec: '.', cwd: packageDir }));
+    expect(error.code).toBe('E_INVALID_OPTION');
+    expect(error.input).toBe(`--out ${path.join(packageDir, 'dist')}`);
+    expect(error.hint).toContain(`Pass --out with a folder outside ${packageDir}`);
+  });
+
+  it('rejects an absolute folder spec', () => {
+    const error = thrownBy(() => normalizeOptions({ spec: packageDir, outDir: path.join(packageDir, 'release', 'v1'), cwd: CWD }));
+    expect(error.code).toBe('E_INVALID_OPTION');
+  });
+
+  it('accepts --out beside the folder', () => {
+    const options = normalizeOptions({ spec: '.', outDir: '../release', cwd: packageDir });
+    expect(options.outDir).toBe(path.join(path.dirname(packageDir), 'release'));
+  });
+
+  it('accepts a sibling with the folder name as prefix', () => {
+    const options = normalizeOptions({ spec: packageDir, outDir: `${packageDir}-dist`, cwd: CWD });
+    expect(options.outDir).toBe(`${packageDir}-dist`);
+  });
+
+  it('accepts an npm spec', () => {
+    const options = normalizeOptions({ spec: 'figlet@1.8.0', cwd: packageDir });
+    expect(options.outDir).toBe(path.join(packageDir, 'dist'));
+  });
+
+  afterAll(() => rmSync(packageDir, { recursive: true, force: true }));
 });

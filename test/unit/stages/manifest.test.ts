@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DuoSeaError } from '../../../src/errors.js';
-import { buildManifest, writeManifest, type ManifestInput, type ManifestTargetInput } from '../../../src/stages/manifest.js';
+import { buildManifest, manifestWithSpec, writeManifest, type ManifestInput, type ManifestTargetInput } from '../../../src/stages/manifest.js';
 
 const HASH = (letter: string): string => letter.repeat(64);
 
@@ -84,7 +84,7 @@ describe('buildManifest', () => {
   it('writes keys in a fixed order', () => {
     const manifest = buildManifest(manifestInput([linuxTarget()]));
 
-    expect(Object.keys(manifest)).toEqual(['schemaVersion', 'tool', 'app', 'node', 'targets']);
+    expect(Object.keys(manifest)).toEqual(['schemaVersion', 'tool', 'app', 'node', 'build', 'targets']);
     expect(Object.keys(manifest.targets[0])).toEqual(['id', 'os', 'arch', 'file', 'sizeBytes', 'sha256', 'archive', 'archives', 'base']);
     expect(Object.keys(manifest.targets[0].base)).toEqual(['source', 'sha256', 'sizeBytes', 'strippedSizeBytes']);
   });
@@ -183,5 +183,37 @@ describe('writeManifest', () => {
     expect(failure).toBeInstanceOf(DuoSeaError);
     expect((failure as DuoSeaError).code).toBe('E_OUTPUT_FAILED');
     expect((failure as DuoSeaError).input).toBe(path.join(missingDir, 'manifest.json'));
+  });
+});
+
+describe('buildManifest build inputs', () => {
+  it('records --with and --node-option', () => {
+    const manifest = buildManifest({ ...manifestInput([linuxTarget()]), build: { with: ['zod@3.0.0', 'left-pad@1.3.0'], nodeOptions: ['--no-warnings', '--max-old-space-size=4096'] } });
+    expect(manifest.build).toEqual({ with: ['left-pad@1.3.0', 'zod@3.0.0'], nodeOptions: ['--no-warnings', '--max-old-space-size=4096'] });
+  });
+
+  it('records empty lists when absent', () => {
+    expect(buildManifest(manifestInput([linuxTarget()])).build).toEqual({ with: [], nodeOptions: [] });
+  });
+
+  it('records a local path by base name', () => {
+    const manifest = buildManifest({ ...manifestInput([linuxTarget()]), build: { with: ['/home/user/plugins/my-plugin/'], nodeOptions: [] } });
+    expect(manifest.build.with).toEqual(['file:my-plugin']);
+  });
+});
+
+describe('manifestWithSpec', () => {
+  it.each([
+    ['left-pad@1.3.0', 'left-pad@1.3.0'],
+    ['@scope/pkg@^2', '@scope/pkg@^2'],
+    ['github:user/repo', 'github:user/repo'],
+    ['https://example.com/pkg-1.0.0.tgz', 'https://example.com/pkg-1.0.0.tgz'],
+    ['./plugins/extra', 'file:extra'],
+    ['../extra-1.0.0.tgz', 'file:extra-1.0.0.tgz'],
+    ['file:/abs/extra', 'file:extra'],
+    ['C:\\work\\extra', 'file:extra'],
+    ['~/extra', 'file:extra'],
+  ])('records %s as %s', (spec, recorded) => {
+    expect(manifestWithSpec(spec)).toBe(recorded);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { findLauncher } from '../../../src/stages/self-check.js';
+import { DuoSeaError } from '../../../src/errors.js';
+import { checkNodeOptions, findLauncher } from '../../../src/stages/self-check.js';
 import { findTarget } from '../../../src/targets.js';
 
 const LINUX_X64_HOST = { platform: 'linux', arch: 'x64' };
@@ -67,5 +68,31 @@ describe('findLauncher', () => {
     const { exists } = fakeExists([]);
 
     expect(await findLauncher(findTarget('win-x64'), LINUX_X64_HOST, exists)).toEqual({ skipReason: 'a win32 executable cannot run on this linux host' });
+  });
+});
+
+describe('checkNodeOptions', () => {
+  const check = (nodeOptions: string[]): Promise<unknown> =>
+    checkNodeOptions({ nodePath: process.execPath, nodeVersion: process.versions.node, nodeOptions }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+
+  it('accepts valid options', async () => {
+    expect(await check(['--max-old-space-size=128', '--no-warnings'])).toBeUndefined();
+  });
+
+  it('names an option Node rejects', async () => {
+    const error = (await check(['--no-warnings', '--no-such-flag'])) as DuoSeaError;
+    expect(error).toBeInstanceOf(DuoSeaError);
+    expect(error.code).toBe('E_INVALID_OPTION');
+    expect(error.input).toBe('--node-option --no-such-flag');
+    expect(error.message).toContain('bad option: --no-such-flag');
+  });
+
+  it('rejects an option that exits early', async () => {
+    const error = (await check(['--version'])) as DuoSeaError;
+    expect(error).toBeInstanceOf(DuoSeaError);
+    expect(error.input).toBe('--node-option --version');
   });
 });
