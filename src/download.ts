@@ -146,9 +146,12 @@ export async function downloadFile(options: DownloadOptions): Promise<Downloaded
       done(null, chunk);
     },
   });
+  const file = createWriteStream(destination, { mode: 0o600 });
   try {
-    await pipeline(response.body as unknown as AsyncIterable<Uint8Array>, measure, createWriteStream(destination, { mode: 0o600 }));
+    await pipeline(response.body as unknown as AsyncIterable<Uint8Array>, measure, file);
   } catch (error) {
+    // The stream may still be opening the file when the pipeline fails, and would then create it after the rm.
+    if (!file.closed) await new Promise<void>((resolve) => file.once('close', () => resolve()));
     await rm(destination, { force: true });
     // File-system errors carry the system call that failed; network errors from fetch() do not.
     if ((error as NodeJS.ErrnoException).syscall !== undefined) {
