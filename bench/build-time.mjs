@@ -6,8 +6,9 @@ import { buildWithDuoSea } from './tools.mjs';
  * Builds one program for one target and for all default targets, each
  * first with an empty duo-sea cache (cold: base binaries are downloaded and
  * stripped) and then again with that cache (warm). npm's own cache stays as
- * it is in both. Returns the four builds; the output of the warm build of
- * all targets is kept for the size measurements, the rest is removed.
+ * it is in both. Returns the four builds. The output and the cache of the
+ * warm build of all targets are kept for the size measurements, the rest
+ * is removed.
  */
 export async function measureBuildTimes(options) {
   const scopes = [
@@ -26,7 +27,10 @@ export async function measureBuildTimes(options) {
       builds[`${scope.id}-${temperature}`] = { ...build, targets: scope.targets, loadAverageAfter: options.loadAverage() };
     }
     await rm(path.join(options.workDir, 'build-time', `out-${scope.id}-cold`), { recursive: true, force: true });
-    if (scope.id === 'one') await rm(path.join(options.workDir, 'build-time', 'out-one-warm'), { recursive: true, force: true });
+    if (scope.id === 'one') {
+      await rm(path.join(options.workDir, 'build-time', 'out-one-warm'), { recursive: true, force: true });
+      await rm(cacheDir, { recursive: true, force: true });
+    }
   }
   return { builds, cacheDir: path.join(options.workDir, 'build-time', 'cache-all') };
 }

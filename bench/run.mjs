@@ -49,7 +49,7 @@ async function installEverything(options) {
   return { installs, bunPath: peerFolders.has('@oven/bun-linux-x64') ? path.join(peerFolders.get('@oven/bun-linux-x64'), 'bin', 'bun') : undefined, pkgFolder: peerFolders.get('@yao-pkg/pkg') };
 }
 
-/** Builds each program with duo-sea (all default targets for srt-like entries) and returns the builds by program id. */
+/** Builds each program with duo-sea (srt for `--targets`, the others for linux-x64) and returns the builds by program id. */
 async function buildDuoSea(options, results, buildTime) {
   const builds = {};
   for (const program of options.programs) {
@@ -229,6 +229,8 @@ async function mergePreviousParts(results, workDir) {
     }
   }
   results.versions.programs = { ...previous.versions.programs, ...results.versions.programs };
+  results.versions.peers = { ...previous.versions.peers, ...results.versions.peers };
+  results.versions.bunRuntime ??= previous.versions.bunRuntime;
   // The builds table describes the builds that the size and start-up parts measured.
   if (!results.options.parts.includes('size') && !results.options.parts.includes('startup')) {
     results.peerBuilds = previous.peerBuilds;
