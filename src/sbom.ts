@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DuoSeaError, messageOf } from './errors.js';
+import { compareCodeUnits } from './compare.js';
 
 /**
  * A CycloneDX 1.5 software bill of materials for a release: the program,
@@ -224,7 +225,3 @@ export async function writeSbom(outDir: string, document: Record<string, unknown
   return sbomPath;
 }
 
-function compareCodeUnits(left: string, right: string): number {
-  if (left < right) return -1;
-  return left > right ? 1 : 0;
-}

@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CHECKSUM_LIST_FILE } from '../stages/checksum-list.js';
+import { compareCodeUnits } from '../compare.js';
 
 export interface FileDigests {
   sha256: string;
@@ -35,7 +36,7 @@ export async function listKitFiles(dir: string): Promise<string[]> {
     }
   };
   await walk(dir, '');
-  return found.sort((left, right) => (left < right ? -1 : left > right ? 1 : 0));
+  return found.sort(compareCodeUnits);
 }
 
 /**

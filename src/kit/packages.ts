@@ -5,6 +5,7 @@ import { NpmCommandError, lastErrorLines, runNpm } from '../npm.js';
 import { digestFile } from './files.js';
 import { packageKey, type InstalledPackage } from './lockfile.js';
 import { KIT_PACKAGES_DIR, type KitPackage } from './manifest.js';
+import { compareCodeUnits } from '../compare.js';
 
 /** Specs per `npm pack` call, so that the command line stays far below the 32 KiB that Windows allows. */
 const PACK_BATCH_SIZE = 100;
@@ -128,7 +129,7 @@ export async function addPackagesToKit(options: { kitDir: string; required: Requ
 
   const described: KitPackage[] = [];
   for (const item of required) described.push(await describePackage(kitDir, item, fileOf(item)));
-  return described.sort((left, right) => (left.file < right.file ? -1 : left.file > right.file ? 1 : 0));
+  return described.sort((left, right) => compareCodeUnits(left.file, right.file));
 }
 
 /** Rejects two packages whose tarballs would get one file name, such as `@a/b-c` and `@a-b/c` of one version. */

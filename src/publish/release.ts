@@ -5,6 +5,7 @@ import { sha256File } from '../hash.js';
 import { CHECKSUM_LIST_FILE } from '../stages/checksum-list.js';
 import { MANIFEST_FILE } from '../stages/manifest.js';
 import { isValidPackageFileName } from './gitlab-names.js';
+import { compareCodeUnits } from '../compare.js';
 
 /** A file of a release folder that is to be published. */
 export interface ReleaseFile {
@@ -110,7 +111,7 @@ async function describeFile(dir: string, name: string): Promise<ReleaseFile> {
 
 function orderForUpload(files: ReleaseFile[]): ReleaseFile[] {
   const rank = (name: string): number => (name === CHECKSUM_LIST_FILE ? 2 : name === MANIFEST_FILE ? 1 : 0);
-  return [...files].sort((left, right) => rank(left.name) - rank(right.name) || (left.name < right.name ? -1 : left.name > right.name ? 1 : 0));
+  return [...files].sort((left, right) => rank(left.name) - rank(right.name) || compareCodeUnits(left.name, right.name));
 }
 
 async function readReleaseText(dir: string, name: string): Promise<string> {

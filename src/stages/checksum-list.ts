@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DuoSeaError, messageOf } from '../errors.js';
+import { compareCodeUnits } from '../compare.js';
 
 export const CHECKSUM_LIST_FILE = 'SHA256SUMS';
 
@@ -58,8 +59,3 @@ function checkEntry(entry: ChecksumListEntry): void {
   }
 }
 
-/** Orders strings by UTF-16 code units, so that the order does not depend on the locale. */
-function compareCodeUnits(left: string, right: string): number {
-  if (left < right) return -1;
-  return left > right ? 1 : 0;
-}

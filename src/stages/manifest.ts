@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DuoSeaError, messageOf } from '../errors.js';
 import type { ArchiveType, Target } from '../targets.js';
+import { compareCodeUnits } from '../compare.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 
@@ -215,8 +216,3 @@ function checkSource(source: string, targetId: string): string {
   return source;
 }
 
-/** Orders strings by UTF-16 code units, so that the order does not depend on the locale. */
-function compareCodeUnits(left: string, right: string): number {
-  if (left < right) return -1;
-  return left > right ? 1 : 0;
-}

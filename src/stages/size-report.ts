@@ -3,6 +3,7 @@ import path from 'node:path';
 import { DuoSeaError, messageOf } from '../errors.js';
 import { formatShare, toMiB } from '../format.js';
 import type { ArchiveType } from '../targets.js';
+import { compareCodeUnits } from '../compare.js';
 
 export const SIZE_REPORT_JSON_FILE = 'size-report.json';
 export const SIZE_REPORT_MARKDOWN_FILE = 'size-report.md';
@@ -95,11 +96,6 @@ function buildTargetSizes(input: TargetSizeInput): TargetSizes {
   };
 }
 
-/** Orders strings by UTF-16 code units, so that the order does not depend on the locale. */
-function compareCodeUnits(left: string, right: string): number {
-  if (left < right) return -1;
-  return left > right ? 1 : 0;
-}
 
 function share(part: number, whole: number): number {
   return whole === 0 ? 0 : Math.round((part / whole) * 10_000) / 10_000;
