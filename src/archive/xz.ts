@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { DuoSeaError, messageOf } from '../errors.js';
-import { XZ_ARGUMENTS } from './compression.js';
+import { type XzTarget, xzArgumentsFor } from './compression.js';
 import type { ArchiveEntry } from './entry.js';
 import { TarStream } from './tar-gzip.js';
 
@@ -35,8 +35,13 @@ function xzEnvironment(): NodeJS.ProcessEnv {
   return environment;
 }
 
-export async function writeTarXz(entry: ArchiveEntry, destination: string): Promise<void> {
-  const xz = spawn('xz', XZ_ARGUMENTS, { env: xzEnvironment(), stdio: ['pipe', 'pipe', 'pipe'] });
+/**
+ * Writes a tar of the executable, compressed by xz with the arguments of
+ * `xzArgumentsFor`, to `destination`. Without a target, xz gets no BCJ filter.
+ */
+export async function writeTarXz(entry: ArchiveEntry, destination: string, target?: XzTarget): Promise<void> {
+  const xzArguments = xzArgumentsFor({ target, inputBytes: entry.sizeBytes });
+  const xz = spawn('xz', xzArguments, { env: xzEnvironment(), stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   xz.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
 
@@ -56,7 +61,7 @@ export async function writeTarXz(entry: ArchiveEntry, destination: string): Prom
   const { code, signal } = exit.value;
   if (code !== 0) {
     const ending = signal ? `was stopped by ${signal}` : `exited with code ${code}`;
-    throw new Error(`xz ${XZ_ARGUMENTS.join(' ')} ${ending}: ${stderr.trim() || 'no error output'}`);
+    throw new Error(`xz ${xzArguments.join(' ')} ${ending}: ${stderr.trim() || 'no error output'}`);
   }
   if (feeding.status === 'rejected') throw feeding.reason;
   if (draining.status === 'rejected') throw draining.reason;
