@@ -128,7 +128,11 @@ function startupCommands(program, command, context) {
     commands.push({ id: 'empty SEA', argv: [context.emptySea], floor: true });
     commands.push({ id: 'duo-sea self-check', argv: ['/usr/bin/env', `DUO_SEA_SELF_CHECK=${context.payloadId}`, context.executables['duo-sea']] });
   }
+  // Node's compile cache for the modules a program loads outside its bundle: duo-sea's executables keep one in the
+  // user's cache folder, so two more rows show a start without it and node with its own.
+  commands.push({ id: 'node <bin>, compile cache', argv: ['/usr/bin/env', `NODE_COMPILE_CACHE=${path.join(context.home, 'node-compile-cache')}`, context.nodePath, context.binScript, ...command.args] });
   for (const [tool, executable] of Object.entries(context.executables)) commands.push({ id: tool, argv: [executable, ...command.args] });
+  commands.push({ id: 'duo-sea, compile cache off', argv: ['/usr/bin/env', 'NODE_DISABLE_COMPILE_CACHE=1', context.executables['duo-sea'], ...command.args] });
   return commands;
 }
 
@@ -149,7 +153,7 @@ async function measureStartup(options, setup, duoSeaBuilds, peerBuilds, node, em
     for (const command of program.commands) {
       const runContext = await prepareRunContext(program);
       try {
-        const all = startupCommands(program, command, { nodePath: node.nodePath, binScript: setup.installs[program.id].binScript, executables, payloadId, emptySea });
+        const all = startupCommands(program, command, { nodePath: node.nodePath, binScript: setup.installs[program.id].binScript, executables, payloadId, emptySea, home: runContext.env.HOME });
         const failures = {};
         const working = [];
         for (const candidate of all) {

@@ -124,14 +124,20 @@ export async function measureDuoSeaSizes(options) {
 }
 
 /**
- * Writes a peer's executable into the same archives as duo-sea's, with
- * duo-sea's own archive code from `lib/` (deflate level 9, `xz -6 -T1`),
- * and returns their sizes.
+ * Writes a peer's executable into the same archives as duo-sea's linux-x64
+ * executable, with duo-sea's own archive code from `lib/` and the same
+ * target (so the same xz filters and dictionary), and returns their sizes.
  */
 export async function measurePeerArchives(options) {
   const { writeArchives } = await import(pathToFileURL(path.join(options.repoDir, 'lib', 'stages', 'archive.js')).href);
+  const { xzArgumentsFor } = await import(pathToFileURL(path.join(options.repoDir, 'lib', 'archive', 'compression.js')).href);
+  const { findTarget } = await import(pathToFileURL(path.join(options.repoDir, 'lib', 'targets.js')).href);
+  const target = findTarget('linux-x64');
   const sha256 = await sha256OfFile(options.executable);
-  const outDir = path.join(options.workDir, 'peer-archives', sha256.slice(0, 16));
+  const { size } = await stat(options.executable);
+  // The sizes are kept by executable and xz settings, so a change of settings measures again.
+  const settings = createHash('sha256').update(JSON.stringify(xzArgumentsFor({ target, inputBytes: size }))).digest('hex');
+  const outDir = path.join(options.workDir, 'peer-archives', `${sha256.slice(0, 16)}-${settings.slice(0, 8)}`);
   const recordPath = path.join(outDir, 'sizes.json');
   try {
     return JSON.parse(await readFile(recordPath, 'utf8'));
@@ -147,6 +153,7 @@ export async function measurePeerArchives(options) {
     types: ['tar.gz', 'tar.xz'],
     outDir,
     mtime: new Date('1985-10-26T08:15:00Z'),
+    target,
   });
   const sizes = Object.fromEntries(archives.map((archive) => [archive.type, archive.sizeBytes]));
   for (const archive of archives) await rm(archive.path, { force: true });

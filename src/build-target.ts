@@ -1,4 +1,4 @@
-import { chmod, copyFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ContentCache } from './cache.js';
 import { timeStage, type Reporter } from './events.js';
@@ -6,17 +6,22 @@ import { sha256File } from './hash.js';
 import { writeArchives, type ArchiveResult } from './stages/archive.js';
 import type { BaseSources } from './base-sources/choose.js';
 import { fetchBaseBinary, type BaseBinary } from './stages/base-binary.js';
-import { makeBlob } from './stages/blob.js';
-import { bundleProgram } from './stages/bundle.js';
-import { injectBlob } from './stages/inject.js';
-import { installForTarget } from './stages/install.js';
-import { buildPayload } from './stages/payload.js';
+import { makeBlob, writeProgramAsset } from './stages/blob.js';
+import { makeProgramCodeCache } from './stages/code-cache.js';
+import type { CodeCacheState } from './stages/manifest.js';
+import { writeInjectedExecutable } from './stages/executable.js';
+import { buildPayload, type Payload } from './stages/payload.js';
+import type { ManifestPayload } from './stages/manifest.js';
+import { describeTrimmed } from './stages/payload-trim.js';
 import type { BinChoice, ResolvedPackage } from './stages/resolve.js';
 import { findLauncher, runSelfCheck, type Host } from './stages/self-check.js';
-import { finishAfterInjection, prepareForInjection } from './stages/sign.js';
 import { checkCodesignAvailable, type MachOSignature } from './stages/sign-macho.js';
 import { signWindowsExecutable, type WindowsSigner } from './stages/sign-windows.js';
 import { stripBaseBinary } from './stages/strip.js';
+import type { OutputCache } from './stages/output-cache.js';
+import type { SharedBundles } from './stages/shared-bundle.js';
+import type { SharedInstalls } from './stages/shared-install.js';
+import type { ContentReader } from './stages/payload-trim.js';
 import { executableName, type ArchiveType, type Target } from './targets.js';
 import { detectHostLibc, muslSelfCheckSkipReason } from './host-libc.js';
 import { DuoSeaError } from './errors.js';
@@ -33,10 +38,13 @@ export interface TargetBuild {
   base: BaseBinary;
   strippedSizeBytes: number;
   selfCheck: 'passed' | { skipped: string };
+  codeCache: CodeCacheState;
   /** The code signature of a macOS executable. */
   signature?: MachOSignature;
   /** npm packages inside the executable, for the SBOM. */
   packages: SbomPackage[];
+  /** The payload's files and the installed files it left out. */
+  payload: ManifestPayload;
 }
 
 export interface TargetBuildContext {
@@ -66,6 +74,22 @@ export interface TargetBuildContext {
   kit?: OpenedKit;
   /** True when npm may use its cache only. */
   offline: boolean;
+  /** True to keep `.map` files in the payload. */
+  keepSourceMaps?: boolean;
+  /** Globs of payload paths that the trim rules keep. */
+  keepPatterns?: string[];
+  /** True to minify the program's bundle. */
+  minify?: boolean;
+  /** False to leave V8 code cache out of every executable (--no-code-cache). */
+  codeCache?: boolean;
+  /** Archives and injected executables of earlier builds. */
+  outputCache: OutputCache;
+  /** The bundles of this build, shared by targets with the same installed files. */
+  bundles: SharedBundles;
+  /** The installs of this build, shared by all targets when the tree does not depend on the target. */
+  installs: SharedInstalls;
+  /** Reads the installed files once for every target that shares them. */
+  readContent?: ContentReader;
 }
 
 /** Returns the archive types to write for a target: the requested types that it offers, or all it offers. */
@@ -110,70 +134,111 @@ export async function buildTarget(target: Target, context: TargetBuildContext): 
 
   const lockfile = context.kit ? await kitLockfile(context.kit, target) : undefined;
   const tree = await stage('install', () =>
-    installForTarget({ pkg, extraSpecs: context.withSpecs, target, workDir: context.workDir, cwd: context.cwd, offline: context.offline, lockfile }),
+    context.installs.install({ pkg, extraSpecs: context.withSpecs, target, workDir: context.workDir, cwd: context.cwd, offline: context.offline, lockfile }),
   );
   const packages = await readInstalledPackages(tree.rootDir, target.id);
   const packageRelative = path.relative(tree.rootDir, tree.packageDir).split(path.sep).join('/');
   const entry = `${packageRelative}/${bin.scriptPath}`;
-  const payload = await stage('payload', () => buildPayload({ rootDir: tree.rootDir, entry, target, outDir: context.workDir }));
+  const payload = await stage('payload', () =>
+    buildPayload({
+      rootDir: tree.rootDir,
+      entry,
+      target,
+      outDir: context.workDir,
+      keepSourceMaps: context.keepSourceMaps,
+      keepPatterns: context.keepPatterns,
+      readContent: context.readContent,
+    }),
+  );
   for (const dropped of payload.droppedBinaries) {
     report({ kind: 'info', target: target.id, message: `left out ${dropped.relativePath}: ${dropped.reason}` });
   }
+  if (payload.trimmed.length > 0) report({ kind: 'info', target: target.id, message: describeTrimmed(payload.trimmed) });
+  for (const pattern of payload.unusedKeepPatterns) report({ kind: 'warning', target: target.id, message: `--keep ${pattern} matches no file that the payload leaves out` });
 
   const bundle = await stage('bundle', () =>
-    bundleProgram({ rootDir: tree.rootDir, entryPath: path.join(tree.packageDir, ...bin.scriptPath.split('/')), nodeVersion: context.nodeVersion, targetId: target.id }),
+    context.bundles.bundle({
+      rootDir: tree.rootDir,
+      entryPath: path.join(tree.packageDir, ...bin.scriptPath.split('/')),
+      nodeVersion: context.nodeVersion,
+      targetId: target.id,
+      minify: context.minify,
+    }),
   );
   for (const warning of bundle.warnings) report({ kind: 'warning', target: target.id, message: `bundle: ${warning}` });
 
-  // V8 code cache stays off. Its bytes depend on the hash seed that V8 picks at random in each process, so two builds
-  // would differ, and it would cover only the runtime script: srt --version measured no faster with it (255 ms without,
-  // 291 ms with, 20 runs each on a loaded 2-core VM). A cache made with a fixed --hash-seed is rejected at run time.
-  const useCodeCache = false;
+  const base = await stage('base-binary', () =>
+    fetchBaseBinary({ target, nodeVersion: context.nodeVersion, cache: context.cache, checksumsDir: context.checksumsDir, report, cwd: context.cwd, sources: context.baseSources }),
+  );
+  const programPath = await writeProgramAsset({ workDir: context.workDir, targetId: target.id, programCode: bundle.programCode });
+  // V8 code cache is made only by the target's own Node, run here natively or through an emulator, never by another
+  // platform's. A musl binary needs musl's loader, so it is not run on a glibc host.
+  const muslSkipReason = muslSelfCheckSkipReason(target, detectHostLibc());
+  const launcher = muslSkipReason ? { skipReason: muslSkipReason } : await findLauncher(target, context.host);
+  const codeCache =
+    context.codeCache === false
+      ? { skipped: 'turned off with --no-code-cache' }
+      : await stage('code-cache', () =>
+          makeProgramCodeCache({ target, launcher, nodePath: base.path, programPath, nodeOptions: context.nodeOptions, workDir: context.workDir }),
+        );
+  if ('skipped' in codeCache) report({ kind: 'info', target: target.id, message: `no V8 code cache: ${codeCache.skipped}` });
+  // When the target's binary runs here, natively or emulated, it makes the blob too, and with it the SEA code cache of
+  // the runtime script. Node options go to that run as well, since V8 takes a cache only under the flags that made it.
+  const ownBuilder = 'skipReason' in launcher || 'skipped' in codeCache ? undefined : launcher;
   const blob = await stage('blob', () =>
     makeBlob({
-      builderNodePath: context.builderNode.path,
+      builderNodePath: ownBuilder ? base.path : context.builderNode.path,
+      builderEmulator: ownBuilder?.command || undefined,
       mainCode: bundle.mainCode,
-      programCode: bundle.programCode,
+      programPath,
+      programCachePath: 'skipped' in codeCache ? undefined : codeCache.cachePath,
       payload,
       workDir: context.workDir,
       targetId: target.id,
-      useCodeCache,
+      useCodeCache: ownBuilder !== undefined,
       execArgv: context.nodeOptions,
     }),
-  );
-  const base = await stage('base-binary', () =>
-    fetchBaseBinary({ target, nodeVersion: context.nodeVersion, cache: context.cache, checksumsDir: context.checksumsDir, report, cwd: context.cwd, sources: context.baseSources }),
   );
   const stripped = await stage('strip', () => stripBaseBinary({ basePath: base.path, baseSha256: base.sha256, target, cache: context.cache }));
   if (stripped.skippedReason && target.strip.tool !== 'none') report({ kind: 'warning', target: target.id, message: stripped.skippedReason });
 
   const executableFile = executableName(bin.name, target);
   const executablePath = path.join(context.stagingDir, executableFile);
-  await copyFile(stripped.path, executablePath);
-  await chmod(executablePath, 0o755);
-  const notes = await stage('unsign', () => prepareForInjection(target, executablePath));
-  for (const note of notes) report({ kind: note.level, target: target.id, message: note.message });
-  const injected = await stage('inject', () => injectBlob({ basePath: stripped.path, blobPath: blob.blobPath, blob: blob.blob, outputPath: executablePath, target }));
-  for (const warning of injected.warnings) report({ kind: 'warning', target: target.id, message: `postject: ${warning}` });
-  const signature = await stage(target.format === 'macho' ? 'sign' : 'checksum', () =>
-    finishAfterInjection(target, executablePath, { identifier: bin.name, signIdentity: context.macosSignIdentity }),
-  );
+  const written = await writeInjectedExecutable({
+    target,
+    strippedPath: stripped.path,
+    strippedSha256: stripped.sha256,
+    blob,
+    executablePath,
+    identifier: bin.name,
+    macosSignIdentity: context.macosSignIdentity,
+    windowsSigned: context.windowsSigner !== undefined,
+    outputs: context.outputCache,
+    stage,
+    report,
+  });
   const windowsSigner = context.windowsSigner;
   if (target.format === 'pe' && windowsSigner) {
     const signed = await stage('sign', () => signWindowsExecutable({ target, filePath: executablePath, signer: windowsSigner, description: bin.name, workDir: context.workDir }));
     const timestamp = windowsSigner.timestampUrl ? `timestamp from ${windowsSigner.timestampUrl}` : 'no timestamp';
     report({ kind: 'info', target: target.id, message: `signed with Authenticode (${signed.certificateTableSizeBytes}-byte certificate table, ${timestamp})` });
     if (signed.checksumRewritten) report({ kind: 'info', target: target.id, message: 'osslsigncode left a stale PE checksum, so duo-sea rewrote it' });
-  }
+  }  // An Authenticode signature changes the bytes that the executable stage hashed.
+  const executableSha256 = target.format === 'pe' && windowsSigner ? await sha256File(executablePath) : written.sha256;
+  const signature = written.signature;
 
+
+  let codeCacheState: CodeCacheState = 'none';
   const selfCheck = await stage('self-check', async (): Promise<TargetBuild['selfCheck']> => {
-    const muslSkipReason = muslSelfCheckSkipReason(target, detectHostLibc());
-    const launcher = muslSkipReason ? { skipReason: muslSkipReason } : await findLauncher(target, context.host);
     if ('skipReason' in launcher) {
       report({ kind: 'info', target: target.id, message: `not started here: ${launcher.skipReason}` });
       return { skipped: launcher.skipReason };
     }
-    await runSelfCheck({ executablePath, payloadId: payload.index.payloadId, target, launcher });
+    const checked = await runSelfCheck({ executablePath, payloadId: payload.index.payloadId, target, launcher });
+    codeCacheState = checked.codeCache;
+    if (checked.codeCache === 'rejected') {
+      report({ kind: 'warning', target: target.id, message: 'V8 rejected the code cache that the build made, so the executable compiles the program at every start' });
+    }
     return 'passed';
   });
 
@@ -186,6 +251,9 @@ export async function buildTarget(target: Target, context: TargetBuildContext): 
       types: archiveTypes,
       outDir: context.stagingDir,
       mtime: context.mtime,
+      target,
+      cache: { outputs: context.outputCache },
+      executableSha256,
     }),
   );
   for (const skipped of archived.skipped) report({ kind: 'warning', target: target.id, message: `no .${skipped.type}: ${skipped.reason}` });
@@ -195,12 +263,24 @@ export async function buildTarget(target: Target, context: TargetBuildContext): 
     executableFile,
     executablePath,
     sizeBytes: (await stat(executablePath)).size,
-    sha256: await sha256File(executablePath),
+    sha256: executableSha256,
     archives: archived.archives,
     base,
     strippedSizeBytes: stripped.sizeBytes,
     selfCheck,
+    codeCache: codeCacheState,
     signature,
     packages,
+    payload: describePayload(payload),
+  };
+}
+
+function describePayload(payload: Payload): ManifestPayload {
+  const leftOut = [...payload.trimmed, ...payload.droppedBinaries];
+  return {
+    files: Object.keys(payload.index.files).length,
+    sizeBytes: payload.dataSizeBytes,
+    leftOutFiles: leftOut.length,
+    leftOutBytes: leftOut.reduce((sum, file) => sum + file.sizeBytes, 0),
   };
 }

@@ -19,6 +19,10 @@ import { MANIFEST_FILE, buildManifest, writeManifest, type Manifest, type Manife
 import { chooseBin, resolvePackage, type ResolvedPackage } from './stages/resolve.js';
 import { SIZE_REPORT_JSON_FILE, SIZE_REPORT_MARKDOWN_FILE, buildSizeReport, writeSizeReport, type SizeReport } from './stages/size-report.js';
 import { checkNodeOptions } from './stages/self-check.js';
+import { OutputCache } from './stages/output-cache.js';
+import { SharedBundles } from './stages/shared-bundle.js';
+import { SharedInstalls } from './stages/shared-install.js';
+import { createContentReader } from './stages/payload.js';
 import { selectTargets } from './target-selection.js';
 import { findTarget, hostTargetId, type Target } from './targets.js';
 import { registerCacheUser } from './cache/users.js';
@@ -61,7 +65,29 @@ export function checkEngines(pkg: ResolvedPackage, options: Pick<NormalizedOptio
   });
 }
 
-/** Runs the per-target builds two at a time: each mostly waits on npm, esbuild and child processes. */
+/**
+ * Returns how many targets build at once: one per CPU that this process may
+ * use, at least 1 and at most one per target.
+ * NOTE: each running target keeps two or three copies of its executable in
+ * memory while it injects and checks it (about 120 MiB each for Node 26 on
+ * linux-x64), and xz -6 uses about 95 MiB more, so a host with many CPUs and
+ * little memory may need fewer. There is no option to lower it yet.
+ */
+export function targetConcurrency(targetCount: number, availableParallelism: number = os.availableParallelism()): number {
+  return Math.max(1, Math.min(availableParallelism, targetCount));
+}
+
+/** Returns the options besides --with and --node-option that change the executables, as the flags that set them. */
+export function buildFlags(options: Pick<NormalizedOptions, 'keepPatterns' | 'keepSourceMaps' | 'minify' | 'codeCache' | 'nodeOptions'>): string[] {
+  const flags = options.keepPatterns.map((pattern) => `--keep ${pattern}`);
+  // --enable-source-maps keeps the maps too, and the manifest records it among the node options.
+  if (options.keepSourceMaps && !options.nodeOptions.includes('--enable-source-maps')) flags.push('--keep-source-maps');
+  if (options.minify) flags.push('--minify');
+  if (!options.codeCache) flags.push('--no-code-cache');
+  return flags;
+}
+
+/** Runs the per-target builds, as many at a time as targetConcurrency allows. */
 async function buildTargets(context: TargetBuildContext, targets: readonly Target[]): Promise<TargetBuild[]> {
   const results: TargetBuild[] = new Array(targets.length);
   let next = 0;
@@ -71,7 +97,8 @@ async function buildTargets(context: TargetBuildContext, targets: readonly Targe
       results[position] = await buildTarget(targets[position], context);
     }
   };
-  await Promise.all([worker(), worker()]);
+  const workers = Array.from({ length: targetConcurrency(targets.length) }, () => worker());
+  await Promise.all(workers);
   return results;
 }
 
@@ -100,6 +127,8 @@ async function writeReports(options: {
       sha256: build.sha256,
       archives: build.archives,
       base: { source: build.base.source, sha256: build.base.sha256, sizeBytes: build.base.sizeBytes, strippedSizeBytes: build.strippedSizeBytes, checksumList: build.base.checksumList },
+      payload: build.payload,
+      codeCache: build.codeCache,
       signature: build.signature,
     })),
   });
@@ -112,6 +141,7 @@ async function writeReports(options: {
       baseStrippedBytes: build.strippedSizeBytes,
       executableBytes: build.sizeBytes,
       archives: build.archives,
+      leftOut: { files: build.payload.leftOutFiles, sizeBytes: build.payload.leftOutBytes },
     })),
   );
   await writeSizeReport(staging.stagingDir, sizeReport);
@@ -199,9 +229,17 @@ export async function build(input: BuildOptions): Promise<BuildResult> {
       windowsSigner: options.windowsSigner,
       kit,
       offline: options.offline,
+      keepSourceMaps: options.keepSourceMaps,
+      keepPatterns: options.keepPatterns,
+      minify: options.minify,
+      codeCache: options.codeCache,
+      outputCache: new OutputCache(cache, { toolVersion: (await toolIdentity()).version, report, reuse: options.reuse }),
+      bundles: new SharedBundles(report),
+      installs: new SharedInstalls(report),
+      readContent: createContentReader(),
     };
     const builds = await buildTargets(context, selection.targets);
-    const buildInputs = { with: options.withSpecs, nodeOptions: options.nodeOptions };
+    const buildInputs = { with: options.withSpecs, nodeOptions: options.nodeOptions, flags: buildFlags(options) };
     const reports = await writeReports({ staging, builds, pkg, binName: bin.name, nodeVersion: options.nodeVersion, buildInputs, mtime: options.mtime });
     options.signal?.throwIfAborted();
     await staging.publish(reports.files);

@@ -55,7 +55,7 @@ export function cleanMode(flags: CleanCommandOptions): CleanMode {
 
 /** Adds `duo-sea cache ls` and `duo-sea cache clean` to the program. */
 export function registerCacheCommand(program: Command, helpers: { reportFailure: (error: unknown) => void }): void {
-  const cache = program.command('cache').description('List or clean the build cache: base binaries, stripped binaries, index records and temporary files.');
+  const cache = program.command('cache').description('List or clean the build cache: base binaries, stripped binaries, injected executables, archives, index records and temporary files.');
   const cacheOption = '--cache <dir>';
   const cacheHelp = 'cache folder (default: $DUO_SEA_CACHE, else duo-sea in the user cache folder)';
 

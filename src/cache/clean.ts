@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DuoSeaError } from '../errors.js';
-import { BUILD_CACHE_KINDS, listCache, tempFileWriter, type CacheItem, type CacheListing } from './list.js';
+import { BUILD_CACHE_KINDS, CONTENT_ENTRY_KINDS, listCache, tempFileWriter, type CacheItem, type CacheListing } from './list.js';
 import { USERS_DIR, isRunning, type CacheUser } from './users.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -57,7 +57,7 @@ export function chooseItems(listing: CacheListing, mode: CleanMode, now: number)
   if (mode.kind === 'older-than') {
     const limit = now - mode.days * DAY_MS;
     for (const item of listing.items) {
-      const aging = item.kind === 'base' || item.kind === 'stripped' || item.kind === 'unlabeled' || item.kind === 'conformance';
+      const aging = CONTENT_ENTRY_KINDS.includes(item.kind) || item.kind === 'conformance';
       if (aging && item.modifiedAt.getTime() < limit) add(item, `not used in ${mode.days} days`);
     }
   }
@@ -69,7 +69,7 @@ export function chooseItems(listing: CacheListing, mode: CleanMode, now: number)
   // Index records whose entry is gone, or is about to be, lead nowhere.
   const remaining = new Set(
     listing.items
-      .filter((item) => (item.kind === 'base' || item.kind === 'stripped' || item.kind === 'unlabeled') && !chosen.has(item.path))
+      .filter((item) => CONTENT_ENTRY_KINDS.includes(item.kind) && !chosen.has(item.path))
       .map((item) => path.basename(item.path)),
   );
   for (const item of listing.items) {

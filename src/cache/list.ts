@@ -2,6 +2,7 @@ import { lstat, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ENTRIES_DIR, TEMP_DIR, type EntryRecord } from '../cache.js';
 import { BUNDLED_CHECKSUMS_DIR, parseChecksumList } from '../checksums.js';
+import { ARCHIVES_INDEX_DIR, EXECUTABLES_INDEX_DIR } from '../stages/output-cache.js';
 import { USERS_DIR, liveCacheUsers, type CacheUser } from './users.js';
 
 /** Folder of the stripped-binary index, below the cache root. */
@@ -12,15 +13,21 @@ export const MIRROR_INDEX_DIR = 'mirror-index';
 export const CONFORMANCE_DIR = path.join('conformance', 'executables');
 
 /**
- * Kinds of cache content. `base`, `stripped`, `unlabeled`, `index`,
- * `temporary`, `legacy` and `conformance` are duo-sea's build cache, which
- * `cache clean` manages. `run` contains what executables write out at run time,
- * and `other` is anything else; `cache clean` leaves both alone.
+ * Kinds of cache content. `base`, `stripped`, `archive`, `executable`,
+ * `unlabeled`, `index`, `temporary`, `legacy` and `conformance` are
+ * duo-sea's build cache, which `cache clean` manages. `run` contains what
+ * executables write out at run time, and `other` is anything else; `cache
+ * clean` leaves both alone.
  */
-export type CacheKind = 'base' | 'stripped' | 'unlabeled' | 'index' | 'temporary' | 'legacy' | 'conformance' | 'run' | 'other';
+export type CacheKind = 'base' | 'stripped' | 'archive' | 'executable' | 'unlabeled' | 'index' | 'temporary' | 'legacy' | 'conformance' | 'run' | 'other';
 
 /** The kinds that `cache clean --all` removes. */
-export const BUILD_CACHE_KINDS: readonly CacheKind[] = ['base', 'stripped', 'unlabeled', 'index', 'temporary', 'legacy', 'conformance'];
+export const BUILD_CACHE_KINDS: readonly CacheKind[] = ['base', 'stripped', 'archive', 'executable', 'unlabeled', 'index', 'temporary', 'legacy', 'conformance'];
+
+/** The kinds of content entries, which index records refer to and which `cache clean --older-than` ages. */
+export const CONTENT_ENTRY_KINDS: readonly CacheKind[] = ['base', 'stripped', 'archive', 'executable', 'unlabeled'];
+
+const RECORD_KINDS: readonly string[] = ['base', 'stripped', 'archive', 'executable'];
 
 export interface CacheItem {
   kind: CacheKind;
@@ -125,7 +132,7 @@ async function listEntries(cacheDir: string): Promise<CacheItem[]> {
       }
       const record = names.includes(`${name}.json`) ? await readJson<EntryRecord>(`${entryPath}.json`) : undefined;
       const pinnedKey = pinned.get(name);
-      let kind: CacheKind = record?.kind === 'base' || record?.kind === 'stripped' ? record.kind : 'unlabeled';
+      let kind: CacheKind = record && RECORD_KINDS.includes(record.kind) ? record.kind : 'unlabeled';
       let label = record ? `${record.source}${record.target ? ` (${record.target})` : ''}` : 'no record: written by a duo-sea without records';
       if (!record && pinnedKey) {
         kind = 'base';
@@ -156,6 +163,24 @@ async function listIndexes(cacheDir: string): Promise<CacheItem[]> {
       items.push(await item('index', itemPath, { refersTo, label: folder === STRIPPED_DIR ? 'stripped binary index' : 'mirror archive index' }));
     }
   }
+  items.push(...(await listOutputIndexes(cacheDir)));
+  return items;
+}
+
+/** Lists the index records of archives/ and executables/, which name the cached outputs of builds. */
+async function listOutputIndexes(cacheDir: string): Promise<CacheItem[]> {
+  const items: CacheItem[] = [];
+  for (const [folder, label] of [
+    [ARCHIVES_INDEX_DIR, 'archive index'],
+    [EXECUTABLES_INDEX_DIR, 'executable index'],
+  ]) {
+    for (const name of await namesIn(path.join(cacheDir, folder))) {
+      const itemPath = path.join(cacheDir, folder, name);
+      const record = name.endsWith('.json') ? await readJson<{ sha256?: unknown }>(itemPath) : undefined;
+      const refersTo = typeof record?.sha256 === 'string' ? record.sha256 : undefined;
+      items.push(await item('index', itemPath, { refersTo, label }));
+    }
+  }
   return items;
 }
 
@@ -182,7 +207,7 @@ async function listConformance(cacheDir: string): Promise<CacheItem[]> {
   return items;
 }
 
-const KNOWN_TOP_LEVEL = new Set([ENTRIES_DIR, STRIPPED_DIR, MIRROR_INDEX_DIR, TEMP_DIR, USERS_DIR, 'conformance']);
+const KNOWN_TOP_LEVEL = new Set([ENTRIES_DIR, STRIPPED_DIR, MIRROR_INDEX_DIR, ARCHIVES_INDEX_DIR, EXECUTABLES_INDEX_DIR, TEMP_DIR, USERS_DIR, 'conformance']);
 
 /**
  * Lists everything in a cache folder by kind, and the run-time extraction

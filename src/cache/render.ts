@@ -7,6 +7,8 @@ import type { CacheItem, CacheKind, CacheListing } from './list.js';
 const KIND_TITLES: [CacheKind, string][] = [
   ['base', 'Node base binaries'],
   ['stripped', 'stripped base binaries'],
+  ['executable', 'injected executables'],
+  ['archive', 'archives'],
   ['unlabeled', 'binaries without a record'],
   ['index', 'index records'],
   ['temporary', 'temporary files'],

@@ -1,9 +1,19 @@
-import { createHash, randomBytes } from 'node:crypto';
+import type * as NodeCrypto from 'node:crypto';
 import fs from 'node:fs';
+import Module from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { userCacheRoot } from '../defaults.js';
 import type { VfsIndex } from './vfs-format.js';
+
+/**
+ * Loads node:crypto when a file is first written out. Loading it takes
+ * about a fifth of the runtime's own start-up, and a run that reuses an
+ * earlier extraction never needs it.
+ */
+function nodeCrypto(): typeof NodeCrypto {
+  return Module.createRequire(process.execPath)('node:crypto') as typeof NodeCrypto;
+}
 
 /** Marker file written last into a finished extraction folder. */
 const COMPLETE_MARKER = '.duo-sea-complete';
@@ -31,20 +41,28 @@ export interface PayloadRoot {
  * user can write, such as on a read-only system or without a home folder.
  */
 function privateRunDir(): string | undefined {
+  return privateCacheDir('run');
+}
+
+/**
+ * Returns a folder of this user's duo-sea cache that only this user can
+ * write, creating it with mode 0700, or undefined when there is none.
+ */
+export function privateCacheDir(name: string): string | undefined {
   const base = userCacheRoot({ env: process.env, platform: process.platform, homeDir: safeHomeDir() });
   if (!base) return undefined;
-  const runDir = path.join(base, 'duo-sea', 'run');
+  const dir = path.join(base, 'duo-sea', name);
   try {
-    fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
-    const info = fs.statSync(runDir);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const info = fs.statSync(dir);
     // Another user's folder, or one that others can write, could hold planted binaries.
     if (process.platform !== 'win32') {
       if (typeof process.getuid === 'function' && info.uid !== process.getuid()) return undefined;
-      if ((info.mode & 0o077) !== 0) fs.chmodSync(runDir, 0o700);
+      if ((info.mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
     }
-    return runDir;
+    return dir;
   } catch {
-    // An unwritable or missing cache folder is expected on locked-down hosts; the caller falls back to a virtual root.
+    // An unwritable or missing cache folder is expected on locked-down hosts; callers then do without it.
     return undefined;
   }
 }
@@ -73,7 +91,7 @@ function writeExtractedFiles(folder: string, index: VfsIndex, data: Uint8Array):
   for (const [relativePath, entry] of Object.entries(index.files)) {
     if (!entry.extract) continue;
     const content = data.subarray(entry.offset, entry.offset + entry.sizeBytes);
-    const actual = createHash('sha256').update(content).digest('hex');
+    const actual = nodeCrypto().createHash('sha256').update(content).digest('hex');
     if (actual !== entry.sha256) {
       throw new Error(`payload file ${relativePath} is damaged: SHA-256 ${actual}, expected ${entry.sha256}`);
     }
@@ -142,7 +160,7 @@ type ExtractionResult = { ok: true; root: string } | { ok: false; error: string 
 function extractIntoRunDir(runDir: string, index: VfsIndex, data: Uint8Array): ExtractionResult {
   const root = path.join(runDir, index.payloadId);
   if (isCompleteExtraction(root, index)) return { ok: true, root };
-  const staging = path.join(runDir, `.tmp-${index.payloadId}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const staging = path.join(runDir, `.tmp-${index.payloadId}-${process.pid}-${nodeCrypto().randomBytes(4).toString('hex')}`);
   try {
     fs.mkdirSync(staging, { mode: 0o700 });
     writeExtractedFiles(staging, index, data);

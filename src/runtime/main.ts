@@ -3,14 +3,14 @@ import Module from 'node:module';
 import sea from 'node:sea';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
-import { preparePayloadRoot } from './extract.js';
+import { preparePayloadRoot, privateCacheDir } from './extract.js';
 import { createImporter, formatOfPayloadFile, installEsmHooks, silenceLoaderWarningOnce } from './esm-hooks.js';
 import { lateV8Flags, parseEvalRelaunch, parseRelaunch, type EvalRelaunch } from './relaunch.js';
 import v8 from 'node:v8';
 import { installFsOverlay } from './fs-overlay.js';
 import { installModuleOverlay } from './module-overlay.js';
 import { Vfs } from './vfs.js';
-import { PROGRAM_ASSET, PROGRAM_PARAMETERS, SELF_CHECK_ENV, VFS_DATA_ASSET, VFS_INDEX_ASSET, type VfsIndex } from './vfs-format.js';
+import { PROGRAM_ASSET, PROGRAM_CACHE_ASSET, PROGRAM_LINE_OFFSET, SELF_CHECK_ENV, VFS_DATA_ASSET, VFS_INDEX_ASSET, type VfsIndex } from './vfs-format.js';
 import vm from 'node:vm';
 
 /** Environment variable with the payload id of the executable that started this process. */
@@ -43,18 +43,54 @@ function executableTimeMs(): number {
   }
 }
 
+/** The compiled program, and whether V8 took the code cache the build made for it. */
+interface CompiledProgram {
+  run: ProgramFunction;
+  cache: 'accepted' | 'rejected' | 'none';
+}
+
 /**
  * Compiles the program with Node's default ES module loader for its
  * `import()` calls, including those in code it evaluates, such as
  * `new Function('m', 'return import(m)')`. The file name is the bin
- * script's, which stack traces show and relative imports start from.
+ * script's, which stack traces show and relative imports start from. V8
+ * checks the code cache against the source and its own flags, and compiles
+ * without it when they differ.
  */
-function compileProgram(source: string, entryPath: string): ProgramFunction {
+function compileProgram(entryPath: string): CompiledProgram {
   silenceLoaderWarningOnce();
-  return vm.compileFunction(source, PROGRAM_PARAMETERS, {
+  const source = sea.getAsset(PROGRAM_ASSET, 'utf8') as string;
+  let cachedData: Buffer | undefined;
+  try {
+    cachedData = Buffer.from(sea.getRawAsset(PROGRAM_CACHE_ASSET) as ArrayBuffer);
+  } catch {
+    // Builds for a platform that the build host could not run have no code cache.
+    cachedData = undefined;
+  }
+  const script = new vm.Script(source, {
     filename: entryPath,
+    lineOffset: PROGRAM_LINE_OFFSET,
+    cachedData,
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-  } as vm.CompileFunctionOptions) as unknown as ProgramFunction;
+  } as vm.ScriptOptions);
+  const cache = cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'accepted';
+  return { run: script.runInThisContext() as ProgramFunction, cache };
+}
+
+/**
+ * Turns on Node's compile cache for the modules the program loads from the
+ * payload outside its bundle, such as the ES modules of a program with
+ * top-level await. The first run writes V8's code cache of each module to
+ * this user's duo-sea cache folder, and later runs compile from it. Node
+ * keys each entry by the module's path and content and by the V8 flags, so
+ * a relaunch with other heap flags keeps entries of its own. As with node,
+ * NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+ */
+function enableCompileCache(): void {
+  const enable = (Module as { enableCompileCache?: (directory: string) => unknown }).enableCompileCache;
+  if (typeof enable !== 'function' || process.env.NODE_DISABLE_COMPILE_CACHE) return;
+  const directory = privateCacheDir('compile-cache');
+  if (directory) enable(directory);
 }
 
 /**
@@ -120,8 +156,8 @@ export function runMain(): void {
   const index = JSON.parse(sea.getAsset(VFS_INDEX_ASSET, 'utf8')) as VfsIndex;
   if (process.env[SELF_CHECK_ENV] === index.payloadId) {
     // Compiling the program proves its asset is there and parses, without running it.
-    compileProgram(sea.getAsset(PROGRAM_ASSET, 'utf8') as string, index.entry);
-    process.stdout.write(`duo-sea self-check ${index.payloadId} ${Object.keys(index.files).length}\n`);
+    const compiled = compileProgram(index.entry);
+    process.stdout.write(`duo-sea self-check ${index.payloadId} ${Object.keys(index.files).length} code-cache=${compiled.cache}\n`);
     return;
   }
 
@@ -171,22 +207,29 @@ export function runMain(): void {
     return;
   }
   const relaunch = parseRelaunch(process.argv.slice(2), (candidate) => vfs.lookup(path.resolve(candidate))?.kind === 'file');
-  if (relaunch) {
-    const scriptPath = path.resolve(relaunch.script);
+  const scriptPath = relaunch ? path.resolve(relaunch.script) : entryPath;
+  if (relaunch && scriptPath !== entryPath) {
     process.execArgv.push(...relaunch.nodeOptions);
     for (const flag of lateV8Flags(relaunch.nodeOptions)) v8.setFlagsFromString(flag);
     process.argv.splice(1, process.argv.length - 1, scriptPath, ...relaunch.args);
-    if (scriptPath !== entryPath) {
-      runScript(vfs.relative(scriptPath) ?? index.entry, formatOfPayloadFile(vfs, scriptPath), { moduleImport, moduleRequire, moduleUrl });
-      return;
-    }
+    enableCompileCache();
+    runScript(vfs.relative(scriptPath) ?? index.entry, formatOfPayloadFile(vfs, scriptPath), { moduleImport, moduleRequire, moduleUrl });
+    return;
+  }
+
+  // Compiled before a relaunch's V8 flags are set: V8 takes the code cache only under the flags that made it.
+  const program = compileProgram(entryPath);
+  if (relaunch) {
+    process.execArgv.push(...relaunch.nodeOptions);
+    for (const flag of lateV8Flags(relaunch.nodeOptions)) v8.setFlagsFromString(flag);
+    process.argv.splice(1, process.argv.length - 1, scriptPath, ...relaunch.args);
   } else {
     process.argv[1] = entryPath;
   }
-
-  const program = compileProgram(sea.getAsset(PROGRAM_ASSET, 'utf8') as string, entryPath);
+  // After a relaunch's V8 flags, which Node's compile cache keys its entries by.
+  enableCompileCache();
   const programModule = createMainModule(entryPath);
-  program(
+  program.run(
     moduleRequire(index.entry),
     programModule,
     programModule.exports,

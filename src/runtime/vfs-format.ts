@@ -10,12 +10,18 @@ export const VFS_INDEX_ASSET = 'duo-sea/index.json';
 export const VFS_DATA_ASSET = 'duo-sea/data.bin';
 
 /**
- * SEA asset key of the program: the body of a function that takes
- * PROGRAM_PARAMETERS. The runtime compiles it with Node's default ES module
- * loader, because code in a single executable's own main script, and code
- * it evaluates, may only import built-in modules.
+ * SEA asset key of the program: a function expression that takes
+ * PROGRAM_PARAMETERS, made by wrapProgram. The runtime compiles it with
+ * Node's default ES module loader, because code in a single executable's own
+ * main script, and code it evaluates, may only import built-in modules.
  */
 export const PROGRAM_ASSET = 'duo-sea/program.js';
+
+/**
+ * SEA asset key of the V8 code cache of PROGRAM_ASSET, present when the build
+ * could run the target's own Node binary to make it.
+ */
+export const PROGRAM_CACHE_ASSET = 'duo-sea/program.cache';
 
 /** Names of the values the runtime passes to the program function, in order. */
 export const PROGRAM_PARAMETERS = [
@@ -30,6 +36,19 @@ export const PROGRAM_PARAMETERS = [
   '__duoSeaRequire',
   '__duoSeaImport',
 ];
+
+/** Line offset to compile the wrapped program with, so that line numbers in stack traces are the bundle's own. */
+export const PROGRAM_LINE_OFFSET = -1;
+
+/**
+ * Wraps the bundled program in a function expression on a line of its own.
+ * The code cache is made from this exact text, and V8 checks a cache only
+ * against the length of the source, so the build and the runtime must both
+ * compile the asset's bytes as they are.
+ */
+export function wrapProgram(code: string): string {
+  return `(function (${PROGRAM_PARAMETERS.join(', ')}) {\n${code}\n})`;
+}
 
 /** Prefix of module ids that the build leaves for the runtime to resolve inside the payload. */
 export const VFS_SPECIFIER_PREFIX = 'duo-sea-vfs:';

@@ -1,6 +1,9 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
+import { DEFLATE_LEVEL, xzArgumentsFor } from '../archive/compression.js';
 import type { ArchiveEntry } from '../archive/entry.js';
 import { TAR_MAX_FIELD_VALUE, writeTarGz } from '../archive/tar-gzip.js';
 import { isXzAvailable, writeTarXz } from '../archive/xz.js';
@@ -8,7 +11,10 @@ import { writeZip } from '../archive/zip.js';
 import { DuoSeaError, messageOf } from '../errors.js';
 import { formatBytes } from '../format.js';
 import { sha256File } from '../hash.js';
-import type { ArchiveType } from '../targets.js';
+import type { ArchiveType, Target } from '../targets.js';
+import type { OutputCache } from './output-cache.js';
+
+const execFileAsync = promisify(execFile);
 
 /** One archive written into the output folder. */
 export interface ArchiveResult {
@@ -36,6 +42,12 @@ export interface WriteArchivesOptions {
   outDir: string;
   /** Modification time of the entry, fixed so that archives are reproducible. */
   mtime: Date;
+  /** The executable's target, which decides the xz filters. Without it xz gets none. */
+  target?: Target;
+  /** Reuses archives of the same executable from earlier builds; without it every archive is written. */
+  cache?: { outputs: OutputCache };
+  /** SHA-256 of the executable when the caller knows it, so that it is not read again. */
+  executableSha256?: string;
 }
 
 /**
@@ -49,6 +61,7 @@ export async function writeArchives(
   const entry = await describeEntry(options);
   const archives: ArchiveResult[] = [];
   const skipped: SkippedArchive[] = [];
+  const executableSha256 = options.cache ? (options.executableSha256 ?? (await sha256File(options.executablePath))) : undefined;
 
   for (const type of unique(options.types)) {
     if (type === 'tar.xz' && !(await isXzAvailable())) {
@@ -58,7 +71,8 @@ export async function writeArchives(
       });
       continue;
     }
-    archives.push(await writeArchive(type, entry, options));
+    const inputs = executableSha256 ? await archiveInputs({ type, entry, executableSha256, target: options.target }) : undefined;
+    archives.push(await writeArchive({ type, entry, options, inputs }));
   }
 
   return { archives: await dropLargerXz(archives, skipped), skipped };
@@ -142,20 +156,75 @@ async function dropLargerXz(archives: ArchiveResult[], skipped: SkippedArchive[]
   return archives.filter((archive) => archive !== xz);
 }
 
-const writers: Record<ArchiveType, (entry: ArchiveEntry, destination: string) => Promise<void>> = {
-  'tar.gz': writeTarGz,
-  'tar.xz': writeTarXz,
-  zip: writeZip,
+const writers: Record<ArchiveType, (entry: ArchiveEntry, destination: string, target: Target | undefined) => Promise<void>> = {
+  'tar.gz': (entry, destination) => writeTarGz(entry, destination),
+  'tar.xz': (entry, destination, target) => writeTarXz(entry, destination, target),
+  zip: (entry, destination) => writeZip(entry, destination),
 };
 
-/** Writes one archive under a temporary name and renames it into place when it is complete. */
-async function writeArchive(type: ArchiveType, entry: ArchiveEntry, options: WriteArchivesOptions): Promise<ArchiveResult> {
+/**
+ * Returns every input that decides an archive's bytes, for its cache key:
+ * the executable, the entry's name and time, and the compressor with the
+ * settings that the writer passes it.
+ */
+export async function archiveInputs(options: {
+  type: ArchiveType;
+  entry: ArchiveEntry;
+  executableSha256: string;
+  target?: Target;
+}): Promise<Record<string, unknown>> {
+  const { type, entry } = options;
+  return {
+    type,
+    executableSha256: options.executableSha256,
+    entryName: entry.name,
+    mtimeSeconds: Math.floor(entry.mtime.getTime() / 1000),
+    compressor: await compressorSettings(type, entry, options.target),
+  };
+}
+
+/**
+ * Returns the compressor and the settings that the writer of `type` uses.
+ * xz output repeats for one xz version and one set of arguments. Deflate
+ * output repeats for one build of Node's zlib, which also picks its match
+ * hash by CPU features, so the Node version and CPU are part of it.
+ */
+async function compressorSettings(type: ArchiveType, entry: ArchiveEntry, target: Target | undefined): Promise<Record<string, unknown>> {
+  if (type === 'tar.xz') {
+    // writeTarXz calls xzArgumentsFor with this entry's size and this target too.
+    return { command: 'xz', arguments: xzArgumentsFor({ target, inputBytes: entry.sizeBytes }), version: await xzVersion() };
+  }
+  return { deflateLevel: DEFLATE_LEVEL, zlib: process.versions.zlib, node: process.version, arch: process.arch };
+}
+
+/** Returns the output of `xz --version`, which names the xz and liblzma versions. */
+async function xzVersion(): Promise<string> {
+  const { stdout } = await execFileAsync('xz', ['--version']);
+  return stdout.trim();
+}
+
+/**
+ * Writes one archive under a temporary name and renames it into place when
+ * it is complete. With a cache and the archive's inputs, it copies an
+ * archive of the same inputs from the cache instead, and stores one that it wrote.
+ */
+async function writeArchive(request: {
+  type: ArchiveType;
+  entry: ArchiveEntry;
+  options: WriteArchivesOptions;
+  inputs?: Record<string, unknown>;
+}): Promise<ArchiveResult> {
+  const { type, entry, options, inputs } = request;
   const file = `${options.baseName}.${type}`;
   const finalPath = path.join(options.outDir, file);
   const tempPath = path.join(options.outDir, `.${file}.${randomBytes(4).toString('hex')}.tmp`);
+  const cache = inputs && options.cache ? { ...options.cache, inputs } : undefined;
 
+  let sha256: string | undefined;
   try {
-    await writers[type](entry, tempPath);
+    const restored = cache ? await cache.outputs.restore({ kind: 'archive', inputs: cache.inputs, destination: tempPath, description: file, target: options.target?.id }) : undefined;
+    sha256 = restored?.sha256;
+    if (!restored) await writers[type](entry, tempPath, options.target);
     await rename(tempPath, finalPath);
   } catch (error) {
     await rm(tempPath, { force: true });
@@ -171,5 +240,8 @@ async function writeArchive(type: ArchiveType, entry: ArchiveEntry, options: Wri
   }
 
   const sizeBytes = (await stat(finalPath)).size;
-  return { type, file, path: finalPath, sizeBytes, sha256: await sha256File(finalPath) };
+  if (sha256) return { type, file, path: finalPath, sizeBytes, sha256 };
+  sha256 = await sha256File(finalPath);
+  if (cache) await cache.outputs.store({ kind: 'archive', inputs: cache.inputs, filePath: finalPath, sha256, label: file, target: options.target?.id });
+  return { type, file, path: finalPath, sizeBytes, sha256 };
 }

@@ -44,6 +44,15 @@ export interface ManifestSignature {
   cdhash: string;
 }
 
+/** Payload contents of one target, and the installed files that the build left out. */
+export interface ManifestPayload {
+  files: number;
+  sizeBytes: number;
+  /** Installed files left out: those the program does not read (see payload-trim.ts) and binaries of other platforms. */
+  leftOutFiles: number;
+  leftOutBytes: number;
+}
+
 export interface ManifestTarget extends ManifestFile {
   id: string;
   os: Target['os'];
@@ -53,9 +62,20 @@ export interface ManifestTarget extends ManifestFile {
   /** Every archive written for the target, sorted by file name. */
   archives: ManifestArchive[];
   base: ManifestBase;
+  /** Absent in manifests written before it was recorded. */
+  payload?: ManifestPayload;
   /** Present for macOS targets only. */
   signature?: ManifestSignature;
+  /**
+   * V8 code cache of the program: `accepted` when the build made it with the
+   * target's Node and the executable took it at the self-check, `rejected`
+   * when the executable did not, `none` when the build could not run the
+   * target's Node or was told not to. Absent in manifests written before it was recorded.
+   */
+  codeCache?: CodeCacheState;
 }
+
+export type CodeCacheState = 'accepted' | 'rejected' | 'none';
 
 /** The contents of `manifest.json`. It has no timestamps or absolute paths, so identical builds give identical files. */
 export interface Manifest {
@@ -78,6 +98,12 @@ export interface ManifestBuildInputs {
   with: string[];
   /** The `--node-option` values, in the order the executables get them. */
   nodeOptions: string[];
+  /**
+   * Other options that change the payload or the executable, as their
+   * command-line flags (`--keep <glob>`, `--keep-source-maps`, `--minify`,
+   * `--no-code-cache`). Absent when none was given.
+   */
+  flags?: string[];
 }
 
 export interface ManifestTargetInput extends ManifestFile {
@@ -87,7 +113,9 @@ export interface ManifestTargetInput extends ManifestFile {
   /** Every archive written; extra properties such as a `path` are left out of the manifest. */
   archives: readonly ManifestArchive[];
   base: ManifestBase;
+  payload?: ManifestPayload;
   signature?: ManifestSignature;
+  codeCache?: CodeCacheState;
 }
 
 export interface ManifestInput {
@@ -126,6 +154,7 @@ export function buildManifest(input: ManifestInput): Manifest {
     build: {
       with: (input.build?.with ?? []).map(manifestWithSpec).sort(compareCodeUnits),
       nodeOptions: [...(input.build?.nodeOptions ?? [])],
+      ...(input.build?.flags?.length ? { flags: [...input.build.flags] } : {}),
     },
     targets,
   };
@@ -184,8 +213,14 @@ function buildTarget(input: ManifestTargetInput): ManifestTarget {
       strippedSizeBytes: input.base.strippedSizeBytes,
       ...(input.base.checksumList ? { checksumList: copyChecksumList(input.base.checksumList) } : {}),
     },
+    ...(input.payload ? { payload: copyPayload(input.payload) } : {}),
+    ...(input.codeCache ? { codeCache: input.codeCache } : {}),
     ...(input.signature ? { signature: { kind: input.signature.kind, identifier: input.signature.identifier, cdhash: input.signature.cdhash } } : {}),
   };
+}
+
+function copyPayload(payload: ManifestPayload): ManifestPayload {
+  return { files: payload.files, sizeBytes: payload.sizeBytes, leftOutFiles: payload.leftOutFiles, leftOutBytes: payload.leftOutBytes };
 }
 
 function copyChecksumList(list: ManifestChecksumList): ManifestChecksumList {

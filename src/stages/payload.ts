@@ -4,12 +4,9 @@ import { detectBinaryKind } from '../binary-kind.js';
 import { sha256Bytes } from '../hash.js';
 import type { Target } from '../targets.js';
 import type { VfsFileEntry, VfsIndex } from '../runtime/vfs-format.js';
+import { packageDirOf, trimPayload, type ContentReader, type TrimmedFile } from './payload-trim.js';
 
-/**
- * npm's own bookkeeping, which no program reads. Everything else stays:
- * TypeScript reads its `lib.*.d.ts` files at run time, and a program may
- * read its source maps for stack traces.
- */
+/** npm's own bookkeeping, which no program reads. trimPayload leaves out the other files that programs do not read. */
 const DROPPED_NAMES = new Set(['.package-lock.json']);
 const DROPPED_DIRS = new Set(['.bin', '.cache']);
 
@@ -42,6 +39,10 @@ export interface Payload {
   index: VfsIndex;
   dataSizeBytes: number;
   droppedBinaries: DroppedBinary[];
+  /** Files that the program does not read, such as type declarations, left out by the trim rules. */
+  trimmed: TrimmedFile[];
+  /** The keep patterns that matched no left-out file. */
+  unusedKeepPatterns: string[];
 }
 
 /** Compares names by UTF-16 code units, so the order does not depend on the locale. */
@@ -122,31 +123,46 @@ function extractPackagesOfPrograms(files: PayloadFile[]): void {
 /**
  * Writes the payload of one target: every file of the installed tree that a
  * program may read or run, as one data file plus an index. Executables and
- * libraries for other platforms are left out.
+ * libraries for other platforms are left out, and so are the files that
+ * trimPayload finds the program does not read.
  */
 export async function buildPayload(options: {
   rootDir: string;
   entry: string;
   target: Target;
   outDir: string;
+  /** True to keep `.map` files. */
+  keepSourceMaps?: boolean;
+  /** Globs of payload paths that stay even when a trim rule would leave them out. */
+  keepPatterns?: readonly string[];
+  /** Reads file contents. Default: readFile. */
+  readContent?: ContentReader;
 }): Promise<Payload> {
+  const readContent = options.readContent ?? ((filePath: string) => readFile(filePath));
   const listed: { relativePath: string; absolutePath: string }[] = [];
   await listFiles(path.join(options.rootDir, 'node_modules'), 'node_modules', listed);
 
-  const keptFiles: PayloadFile[] = [];
+  const classifiedFiles: PayloadFile[] = [];
   const droppedBinaries: DroppedBinary[] = [];
   for (const file of listed) {
     const classified = await classify(file, options.target);
-    if ('absolutePath' in classified) keptFiles.push(classified);
+    if ('absolutePath' in classified) classifiedFiles.push(classified);
     else droppedBinaries.push(classified);
   }
+  const trim = await trimPayload(classifiedFiles, {
+    programPackageDir: packageDirOf(options.entry) ?? '',
+    keepSourceMaps: options.keepSourceMaps ?? false,
+    keepPatterns: options.keepPatterns ?? [],
+    readContent,
+  });
+  const keptFiles = trim.kept;
   extractPackagesOfPrograms(keptFiles);
 
   const files: Record<string, VfsFileEntry> = {};
   const chunks: Buffer[] = [];
   let offset = 0;
   for (const classified of keptFiles) {
-    const content = await readFile(classified.absolutePath);
+    const content = await readContent(classified.absolutePath);
     const entry: VfsFileEntry = { offset, sizeBytes: content.length, mode: classified.mode };
     if (classified.extract) {
       entry.extract = true;
@@ -164,5 +180,22 @@ export async function buildPayload(options: {
   const dataPath = path.join(options.outDir, `payload-${options.target.id}.bin`);
   await writeFile(indexPath, JSON.stringify(index));
   await writeFile(dataPath, data);
-  return { indexPath, dataPath, index, dataSizeBytes: data.length, droppedBinaries };
+  return { indexPath, dataPath, index, dataSizeBytes: data.length, droppedBinaries, trimmed: trim.trimmed, unusedKeepPatterns: trim.unusedKeepPatterns };
+}
+
+/**
+ * Returns a reader that reads each file once and then returns the same
+ * bytes, for the targets of one build that share an installed tree. It
+ * keeps every file it read in memory until the build ends.
+ */
+export function createContentReader(): ContentReader {
+  const contents = new Map<string, Promise<Buffer>>();
+  return (absolutePath) => {
+    let content = contents.get(absolutePath);
+    if (!content) {
+      content = readFile(absolutePath);
+      contents.set(absolutePath, content);
+    }
+    return content;
+  };
 }

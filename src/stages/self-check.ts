@@ -31,6 +31,11 @@ export async function findLauncher(target: Target, host: Host, exists = commandE
   return { skipReason: names ? `no emulator for ${target.arch} was found (${names}; Debian: apt-get install qemu-user-static)` : `no emulator for ${target.arch} is known` };
 }
 
+export interface SelfCheckResult {
+  /** Whether V8 took the program's code cache when the executable compiled the program. */
+  codeCache: 'accepted' | 'rejected' | 'none';
+}
+
 /**
  * Starts the executable with the self-check variable set to its payload id;
  * the runtime then prints the id and exits before the program runs. This
@@ -41,7 +46,7 @@ export async function runSelfCheck(options: {
   payloadId: string;
   target: Target;
   launcher: { command: string; prefix: string[] };
-}): Promise<void> {
+}): Promise<SelfCheckResult> {
   const { executablePath, payloadId, target, launcher } = options;
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'duo-sea-check-'));
   const command = launcher.command || executablePath;
@@ -58,6 +63,8 @@ export async function runSelfCheck(options: {
     if (!stdout.startsWith(`duo-sea self-check ${payloadId} `)) {
       throw new Error(`unexpected output: ${JSON.stringify(stdout.slice(0, 200))}`);
     }
+    const codeCache = /code-cache=(accepted|rejected|none)/.exec(stdout)?.[1];
+    return { codeCache: (codeCache ?? 'none') as SelfCheckResult['codeCache'] };
   } catch (error) {
     throw new DuoSeaError({
       code: 'E_SELF_CHECK_FAILED',

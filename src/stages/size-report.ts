@@ -17,6 +17,13 @@ export interface TargetSizeInput {
   baseStrippedBytes: number;
   executableBytes: number;
   archives: readonly { type: ArchiveType; sizeBytes: number }[];
+  /** Installed files that the payload left out, and their total size. */
+  leftOut?: LeftOutSize;
+}
+
+export interface LeftOutSize {
+  files: number;
+  sizeBytes: number;
 }
 
 export interface ArchiveSize {
@@ -43,6 +50,8 @@ export interface TargetSizes {
   /** `payloadBytes / executableBytes`. */
   payloadShare: number;
   archives: ArchiveSize[];
+  /** Installed files left out of the payload: those the program does not read and binaries of other platforms. */
+  leftOut?: LeftOutSize;
 }
 
 /** The contents of `size-report.json`. */
@@ -93,6 +102,7 @@ function buildTargetSizes(input: TargetSizeInput): TargetSizes {
       sizeBytes: archive.sizeBytes,
       shareOfExecutable: share(archive.sizeBytes, input.executableBytes),
     })),
+    ...(input.leftOut ? { leftOut: { files: input.leftOut.files, sizeBytes: input.leftOut.sizeBytes } } : {}),
   };
 }
 
@@ -116,6 +126,9 @@ function renderTarget(target: TargetSizes): string {
       `strip saved ${target.stripSavedBytes} bytes (${formatShare(target.stripSavedBytes, target.baseRawBytes)})`,
     ),
     row('Payload', target.payloadBytes, 'executable minus stripped base'),
+    ...(target.leftOut
+      ? [row('Left out of the payload', target.leftOut.sizeBytes, `${target.leftOut.files} installed files that the program does not read or that are built for other platforms`)]
+      : []),
     row('Executable', target.executableBytes, ''),
     ...target.archives.map((archive) =>
       row(`Archive .${archive.type}`, archive.sizeBytes, `${formatShare(archive.sizeBytes, target.executableBytes)} of the executable`),

@@ -9,6 +9,8 @@ import type { Target } from '../targets.js';
 export interface StripResult {
   path: string;
   sizeBytes: number;
+  /** SHA-256 of the file at `path`. */
+  sha256: string;
   /** Set when the binary was left as it is, with the reason. */
   skippedReason?: string;
 }
@@ -41,7 +43,7 @@ export async function stripBaseBinary(options: {
 }): Promise<StripResult> {
   const { target, basePath } = options;
   const baseSize = (await stat(basePath)).size;
-  if (target.strip.tool === 'none') return { path: basePath, sizeBytes: baseSize, skippedReason: target.strip.why };
+  if (target.strip.tool === 'none') return { path: basePath, sizeBytes: baseSize, sha256: options.baseSha256, skippedReason: target.strip.why };
 
   const cached = await cachedStrippedBinary(options);
   if (cached) return cached;
@@ -51,6 +53,7 @@ export async function stripBaseBinary(options: {
     return {
       path: basePath,
       sizeBytes: baseSize,
+      sha256: options.baseSha256,
       skippedReason: 'llvm-strip is not installed (Debian and Ubuntu: apt-get install llvm), so the base binary is not stripped',
     };
   }
@@ -71,7 +74,7 @@ export async function stripBaseBinary(options: {
   const sha256 = await sha256File(tempPath);
   const entry = await options.cache.commit(tempPath, sha256, { kind: 'stripped', source: `${tool} ${target.strip.args.join(' ')} of ${options.baseSha256}`, target: target.id });
   await options.cache.writeJson(strippedIndexPath(options), { sha256, baseSha256: options.baseSha256, target: target.id, args: target.strip.args } satisfies StrippedRecord);
-  return { path: entry, sizeBytes: (await stat(entry)).size };
+  return { path: entry, sizeBytes: (await stat(entry)).size, sha256 };
 }
 
 /** Index record that maps a base binary and the strip arguments to the stripped binary's cache entry. */
@@ -93,5 +96,5 @@ async function cachedStrippedBinary(options: { baseSha256: string; target: Targe
   const record = await options.cache.readJson<StrippedRecord>(strippedIndexPath(options));
   if (typeof record?.sha256 !== 'string') return undefined;
   const entry = await options.cache.lookup(record.sha256);
-  return entry ? { path: entry, sizeBytes: (await stat(entry)).size } : undefined;
+  return entry ? { path: entry, sizeBytes: (await stat(entry)).size, sha256: record.sha256 } : undefined;
 }

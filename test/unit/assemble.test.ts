@@ -84,6 +84,14 @@ describe('assembleRelease build inputs', () => {
     expect(error.message).toContain('["--max-old-space-size=2048"]');
   });
 
+  it('rejects parts with different payload flags', async () => {
+    const x64 = writePart('flags-x64', { targetId: 'linux-x64', build: { with: [], nodeOptions: [], flags: ['--no-code-cache'] } });
+    const arm64 = writePart('flags-arm64', { targetId: 'linux-arm64', build: { with: [], nodeOptions: [] } });
+    const error = await assembleError([x64, arm64], 'flags-out');
+    expect(error.code).toBe('E_PARTS_DISAGREE');
+    expect(error.message).toContain('["--no-code-cache"]');
+  });
+
   it('treats a missing build field as empty', async () => {
     const x64 = writePart('old-x64', { targetId: 'linux-x64', build: undefined });
     const arm64 = writePart('old-arm64', { targetId: 'linux-arm64', build: { with: [], nodeOptions: [] } });

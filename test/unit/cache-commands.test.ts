@@ -208,6 +208,74 @@ describe('cleanCache', () => {
   });
 });
 
+/** Writes a cache with an archive and an executable entry, each with its index record, as a build stores them. */
+function outputCacheSample(): { cacheDir: string; files: Record<string, string> } {
+  const cacheDir = tempFolder('outputs');
+  const archive = entry(cacheDir, 'archive bytes', { kind: 'archive', source: 'srt-linux-x64.tar.xz', target: 'linux-x64' });
+  const executable = entry(cacheDir, 'executable bytes', { kind: 'executable', source: 'executable for darwin-arm64', target: 'darwin-arm64' });
+  const files = {
+    archive,
+    executable,
+    archiveIndex: write(path.join(cacheDir, 'archives', `${'a'.repeat(40)}.json`), JSON.stringify({ sha256: path.basename(archive), inputs: {} })),
+    executableIndex: write(path.join(cacheDir, 'executables', `${'b'.repeat(40)}.json`), JSON.stringify({ sha256: path.basename(executable), inputs: {} })),
+  };
+  return { cacheDir, files };
+}
+
+describe('cache of build outputs', () => {
+  it('lists archives and executables by kind', async () => {
+    const { cacheDir, files } = outputCacheSample();
+
+    const listing = await listCache({ cacheDir });
+    const kindOf = (file: string): string | undefined => listing.items.find((item) => item.path === file)?.kind;
+
+    expect(kindOf(files.archive)).toBe('archive');
+    expect(kindOf(files.executable)).toBe('executable');
+    expect(kindOf(files.archiveIndex)).toBe('index');
+    expect(kindOf(files.executableIndex)).toBe('index');
+    expect(listing.items.some((item) => item.kind === 'other')).toBe(false);
+  });
+
+  it('renders archive and executable sections', async () => {
+    const { cacheDir } = outputCacheSample();
+
+    const text = renderCacheListing(await listCache({ cacheDir }));
+
+    expect(text).toContain('injected executables: 1 item,');
+    expect(text).toContain('archives: 1 item,');
+    expect(text).toContain('srt-linux-x64.tar.xz (linux-x64)');
+  });
+
+  it('keeps entries that are in use', async () => {
+    const { cacheDir, files } = outputCacheSample();
+
+    const result = await cleanCache({ cacheDir, mode: { kind: 'unused' } });
+
+    expect(result.removed).toEqual([]);
+    for (const kept of Object.values(files)) expect(existsSync(kept)).toBe(true);
+  });
+
+  it('removes an old archive with its index', async () => {
+    const { cacheDir, files } = outputCacheSample();
+    age(files.archive, 40);
+
+    await cleanCache({ cacheDir, mode: { kind: 'older-than', days: 30 } });
+
+    expect(existsSync(files.archive)).toBe(false);
+    expect(existsSync(files.archiveIndex)).toBe(false);
+    expect(existsSync(files.executable)).toBe(true);
+    expect(existsSync(files.executableIndex)).toBe(true);
+  });
+
+  it('removes both with --all', async () => {
+    const { cacheDir, files } = outputCacheSample();
+
+    await cleanCache({ cacheDir, mode: { kind: 'all' } });
+
+    for (const removed of Object.values(files)) expect(existsSync(removed)).toBe(false);
+  });
+});
+
 describe('liveCacheUsers', () => {
   it('keeps a recent record of another host', async () => {
     const cacheDir = tempFolder('foreign');

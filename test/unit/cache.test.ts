@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -133,6 +133,27 @@ describe('ContentCache lookup', () => {
     expect((events[0] as { message: string }).message).toContain(entry);
   });
 
+  it('records the stamp of a checked entry', async () => {
+    const cache = new ContentCache(tempFolder('stamp'));
+    const entry = await storeBytes(cache, Buffer.from('node binary'));
+    await cache.lookup(sha256Bytes('node binary'));
+
+    const record = JSON.parse(readFileSync(cache.recordPath(sha256Bytes('node binary')), 'utf8')) as { verified?: { sizeBytes: number; ino: number } };
+
+    expect(record.verified?.sizeBytes).toBe(11);
+    expect(record.verified?.ino).toBe(statSync(entry).ino);
+  });
+
+  it('checks a stamped entry again after a write', async () => {
+    const cache = new ContentCache(tempFolder('stamp-write'));
+    const entry = await storeBytes(cache, Buffer.from('node binary'));
+    await cache.lookup(sha256Bytes('node binary'));
+    writeFileSync(entry, 'damaged-bin');
+
+    expect(await cache.lookup(sha256Bytes('node binary'))).toBeUndefined();
+    expect(existsSync(entry)).toBe(false);
+  });
+
   it('names a corrupt entry under the fail policy', async () => {
     const cache = new ContentCache(tempFolder('corrupt-offline'), { corruptEntries: 'fail' });
     const entry = await storeBytes(cache, Buffer.from('node binary'));
@@ -144,6 +165,37 @@ describe('ContentCache lookup', () => {
     expect(error.input).toBe(entry);
     expect(error.hint).toContain(`rm ${entry}`);
     expect(readFileSync(entry, 'utf8')).toBe('damaged');
+  });
+});
+
+describe('ContentCache copyOut', () => {
+  it('copies an intact entry with its mode', async () => {
+    const folder = tempFolder('copy-out');
+    const cache = new ContentCache(folder);
+    await storeBytes(cache, Buffer.from('executable'));
+    const destination = path.join(folder, 'copy');
+
+    expect(await cache.copyOut(sha256Bytes('executable'), destination, 0o755)).toBe(true);
+    expect(readFileSync(destination, 'utf8')).toBe('executable');
+    expect(statSync(destination).mode & 0o777).toBe(0o755);
+  });
+
+  it('removes the copy of a corrupt entry', async () => {
+    const folder = tempFolder('copy-out-corrupt');
+    const cache = new ContentCache(folder);
+    const entry = await storeBytes(cache, Buffer.from('executable'));
+    writeFileSync(entry, 'damaged');
+    const destination = path.join(folder, 'copy');
+
+    expect(await cache.copyOut(sha256Bytes('executable'), destination, 0o644)).toBe(false);
+    expect(existsSync(destination)).toBe(false);
+    expect(existsSync(entry)).toBe(false);
+  });
+
+  it('returns false for a missing entry', async () => {
+    const folder = tempFolder('copy-out-missing');
+
+    expect(await new ContentCache(folder).copyOut(sha256Bytes('absent'), path.join(folder, 'copy'), 0o644)).toBe(false);
   });
 });
 

@@ -206,3 +206,36 @@ describe('normalizeOptions --out inside a package folder', () => {
 
   afterAll(() => rmSync(packageDir, { recursive: true, force: true }));
 });
+
+describe('normalizeOptions payload trimming', () => {
+  it('leaves source maps out by default', () => {
+    expect(normalizeOptions({ spec: 'srt@1.0.0', cwd: CWD }).keepSourceMaps).toBe(false);
+  });
+
+  it('keeps source maps with --keep-source-maps', () => {
+    expect(normalizeOptions({ spec: 'srt@1.0.0', cwd: CWD, keepSourceMaps: true }).keepSourceMaps).toBe(true);
+  });
+
+  it('keeps source maps with --enable-source-maps', () => {
+    expect(normalizeOptions({ spec: 'srt@1.0.0', cwd: CWD, nodeOptions: ['--enable-source-maps'] }).keepSourceMaps).toBe(true);
+  });
+
+  it('copies the keep patterns', () => {
+    const keepPatterns = ['*.d.ts'];
+    const options = normalizeOptions({ spec: 'srt@1.0.0', cwd: CWD, keepPatterns });
+
+    expect(options.keepPatterns).toEqual(['*.d.ts']);
+    expect(options.keepPatterns).not.toBe(keepPatterns);
+  });
+
+  it('rejects an empty --keep pattern', () => {
+    const error = thrownBy(() => normalizeOptions({ spec: 'srt@1.0.0', cwd: CWD, keepPatterns: [''] }));
+
+    expect(error.code).toBe('E_INVALID_OPTION');
+    expect(error.hint).toContain('--keep');
+  });
+
+  it('leaves minifying off by default', () => {
+    expect(normalizeOptions({ spec: 'srt@1.0.0', cwd: CWD }).minify).toBe(false);
+  });
+});

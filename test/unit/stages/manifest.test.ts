@@ -97,6 +97,14 @@ describe('buildManifest', () => {
     expect(manifest.targets[0].signature).toEqual(signature);
   });
 
+  it('copies the payload record', () => {
+    const payload = { files: 538, sizeBytes: 6_474_286, leftOutFiles: 307, leftOutBytes: 1_460_843 };
+
+    const manifest = buildManifest(manifestInput([linuxTarget({ payload: { ...payload, trimmed: [] } as typeof payload })]));
+
+    expect(manifest.targets[0].payload).toEqual(payload);
+  });
+
   it('leaves out unknown input fields', () => {
     const input = { ...manifestInput([linuxTarget()]), builtAt: '2024-01-01T00:00:00Z' };
     const app = { ...input.app, localPath: '/home/user/srt' };

@@ -82,6 +82,24 @@ describe('buildSizeReport', () => {
   });
 });
 
+describe('left-out files', () => {
+  const withLeftOut: TargetSizeInput = { ...LINUX, leftOut: { files: 307, sizeBytes: 1_460_843 } };
+
+  it('records the count and bytes', () => {
+    expect(buildSizeReport([withLeftOut]).targets[0].leftOut).toEqual({ files: 307, sizeBytes: 1_460_843 });
+  });
+
+  it('renders a row', () => {
+    const markdown = renderSizeReportMarkdown(buildSizeReport([withLeftOut]));
+
+    expect(markdown).toContain('| Left out of the payload | 1460843 | 1.39 | 307 installed files that the program does not read or that are built for other platforms |');
+  });
+
+  it('omits the row without a record', () => {
+    expect(renderSizeReportMarkdown(buildSizeReport([LINUX]))).not.toContain('Left out');
+  });
+});
+
 describe('renderSizeReportMarkdown', () => {
   const markdown = renderSizeReportMarkdown(buildSizeReport([WINDOWS, LINUX]));
 
