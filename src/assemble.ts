@@ -57,7 +57,7 @@ function checkPartsAgree(parts: readonly Part[]): void {
   facts.push(
     ['--with packages', (manifest) => describeList(buildInputs(manifest).with)],
     ['--node-option values', (manifest) => describeList(buildInputs(manifest).nodeOptions)],
-    ['payload and cache options', (manifest) => describeList(buildInputs(manifest).flags)],
+    ['build flags (--keep, --keep-source-maps, --minify, --no-code-cache)', (manifest) => describeList(buildInputs(manifest).flags)],
   );
   for (const part of others) {
     for (const [label, read] of facts) {

@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ContentCache } from './cache.js';
 import { timeStage, type Reporter } from './events.js';
@@ -10,6 +10,7 @@ import { makeBlob, writeProgramAsset } from './stages/blob.js';
 import { makeProgramCodeCache } from './stages/code-cache.js';
 import type { CodeCacheState } from './stages/manifest.js';
 import { writeInjectedExecutable } from './stages/executable.js';
+import { findUnsetSeaFuse } from './stages/inject.js';
 import { buildPayload, type Payload } from './stages/payload.js';
 import type { ManifestPayload } from './stages/manifest.js';
 import { describeTrimmed } from './stages/payload-trim.js';
@@ -179,7 +180,11 @@ export async function buildTarget(target: Target, context: TargetBuildContext): 
     context.codeCache === false
       ? { skipped: 'turned off with --no-code-cache' }
       : await stage('code-cache', () =>
-          makeProgramCodeCache({ target, launcher, nodePath: base.path, programPath, nodeOptions: context.nodeOptions, workDir: context.workDir }),
+          makeProgramCodeCache({ target, launcher, nodePath: base.path, programPath, nodeOptions: context.nodeOptions, workDir: context.workDir }).catch(async (error: unknown) => {
+            // A base binary that is not Node fails here first; the injector's check names that fault better.
+            findUnsetSeaFuse(await readFile(base.path), target, base.path);
+            throw error;
+          }),
         );
   if ('skipped' in codeCache) report({ kind: 'info', target: target.id, message: `no V8 code cache: ${codeCache.skipped}` });
   // When the target's binary runs here, natively or emulated, it makes the blob too, and with it the SEA code cache of
@@ -223,10 +228,10 @@ export async function buildTarget(target: Target, context: TargetBuildContext): 
     const timestamp = windowsSigner.timestampUrl ? `timestamp from ${windowsSigner.timestampUrl}` : 'no timestamp';
     report({ kind: 'info', target: target.id, message: `signed with Authenticode (${signed.certificateTableSizeBytes}-byte certificate table, ${timestamp})` });
     if (signed.checksumRewritten) report({ kind: 'info', target: target.id, message: 'osslsigncode left a stale PE checksum, so duo-sea rewrote it' });
-  }  // An Authenticode signature changes the bytes that the executable stage hashed.
+  }
+  // An Authenticode signature changes the bytes that the executable stage hashed.
   const executableSha256 = target.format === 'pe' && windowsSigner ? await sha256File(executablePath) : written.sha256;
   const signature = written.signature;
-
 
   let codeCacheState: CodeCacheState = 'none';
   const selfCheck = await stage('self-check', async (): Promise<TargetBuild['selfCheck']> => {

@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +22,7 @@ import { SIZE_REPORT_JSON_FILE, SIZE_REPORT_MARKDOWN_FILE, buildSizeReport, writ
 import { checkNodeOptions } from './stages/self-check.js';
 import { OutputCache } from './stages/output-cache.js';
 import { SharedBundles } from './stages/shared-bundle.js';
+import { compareCodeUnits } from './compare.js';
 import { SharedInstalls } from './stages/shared-install.js';
 import { createContentReader } from './stages/payload.js';
 import { selectTargets } from './target-selection.js';
@@ -47,6 +49,21 @@ export async function toolIdentity(): Promise<{ name: string; version: string }>
   const manifestPath = fileURLToPath(new URL('../package.json', import.meta.url));
   const { name, version } = JSON.parse(await readFile(manifestPath, 'utf8')) as { name: string; version: string };
   return { name, version };
+}
+
+/**
+ * Returns the SHA-256 of duo-sea's own compiled code (every file below
+ * lib/), so that the output cache keys change with any change to the code
+ * that makes executables and archives, not only at a new version.
+ */
+export async function toolCodeHash(libDir: string = fileURLToPath(new URL('.', import.meta.url))): Promise<string> {
+  const files = (await readdir(libDir, { recursive: true, withFileTypes: true }))
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.join(entry.parentPath, entry.name))
+    .sort(compareCodeUnits);
+  const hash = createHash('sha256');
+  for (const file of files) hash.update(`${path.relative(libDir, file)}\0`).update(await readFile(file));
+  return hash.digest('hex');
 }
 
 /** Rejects a Node version outside the program's `engines.node`, unless engines are ignored. */
@@ -79,7 +96,8 @@ export function targetConcurrency(targetCount: number, availableParallelism: num
 
 /** Returns the options besides --with and --node-option that change the executables, as the flags that set them. */
 export function buildFlags(options: Pick<NormalizedOptions, 'keepPatterns' | 'keepSourceMaps' | 'minify' | 'codeCache' | 'nodeOptions'>): string[] {
-  const flags = options.keepPatterns.map((pattern) => `--keep ${pattern}`);
+  // Sorted and without repeats: the order of --keep patterns does not change what they keep.
+  const flags = [...new Set(options.keepPatterns)].sort(compareCodeUnits).map((pattern) => `--keep ${pattern}`);
   // --enable-source-maps keeps the maps too, and the manifest records it among the node options.
   if (options.keepSourceMaps && !options.nodeOptions.includes('--enable-source-maps')) flags.push('--keep-source-maps');
   if (options.minify) flags.push('--minify');
@@ -233,7 +251,7 @@ export async function build(input: BuildOptions): Promise<BuildResult> {
       keepPatterns: options.keepPatterns,
       minify: options.minify,
       codeCache: options.codeCache,
-      outputCache: new OutputCache(cache, { toolVersion: (await toolIdentity()).version, report, reuse: options.reuse }),
+      outputCache: new OutputCache(cache, { toolVersion: `${(await toolIdentity()).version}+${(await toolCodeHash()).slice(0, 16)}`, report, reuse: options.reuse }),
       bundles: new SharedBundles(report),
       installs: new SharedInstalls(report),
       readContent: createContentReader(),

@@ -95,7 +95,7 @@ export class ContentCache {
    * error, by the corrupt-entry policy. A hit sets the entry's modification
    * time, so `duo-sea cache clean --older-than` keeps entries in use.
    */
-  async lookup(sha256: string): Promise<string | undefined> {
+  async lookup(sha256: string, corruptEntries: CorruptEntryPolicy = this.corruptEntries): Promise<string | undefined> {
     const entry = this.entryPath(sha256);
     const hashed = await stat(entry).catch(() => undefined);
     if (!hashed?.isFile()) return undefined;
@@ -114,19 +114,20 @@ export class ContentCache {
     }
     // Another process may have renamed a fresh copy into place while this one read the corrupt file, and that copy stays.
     const current = await stat(entry).catch(() => undefined);
-    if (current && (current.ino !== hashed.ino || current.dev !== hashed.dev)) return this.lookup(sha256);
-    if (this.corruptEntries === 'fail') throw corruptEntryError(entry, sha256, actual);
+    if (current && (current.ino !== hashed.ino || current.dev !== hashed.dev)) return this.lookup(sha256, corruptEntries);
+    if (corruptEntries === 'fail') throw corruptEntryError(entry, sha256, actual);
     await rm(entry, { force: true });
     await rm(this.recordPath(sha256), { force: true });
-    this.report({ kind: 'warning', message: `removed the corrupt cache entry ${entry} (its SHA-256 is ${actual}), so it is fetched again` });
+    this.report({ kind: 'warning', message: `removed the corrupt cache entry ${entry} (its SHA-256 is ${actual}), so the build fetches or makes it again` });
     return undefined;
   }
 
   /**
    * Copies an entry to `destination` and returns true when the bytes copied
    * have the entry's SHA-256, reading the entry once. Otherwise it removes
-   * the copy, applies the corrupt-entry policy through lookup, and returns
-   * false. Like lookup, a hit marks the entry as used.
+   * the copy and the corrupt entry, whatever the corrupt-entry policy, since
+   * the build can make such an entry again, and returns false. Like lookup,
+   * a hit marks the entry as used.
    */
   async copyOut(sha256: string, destination: string, mode: number): Promise<boolean> {
     const entry = this.entryPath(sha256);
@@ -138,7 +139,7 @@ export class ContentCache {
       return true;
     }
     await rm(destination, { force: true });
-    await this.lookup(sha256);
+    await this.lookup(sha256, 'remove');
     return false;
   }
 

@@ -50,7 +50,8 @@ function privateRunDir(): string | undefined {
  */
 export function privateCacheDir(name: string): string | undefined {
   const base = userCacheRoot({ env: process.env, platform: process.platform, homeDir: safeHomeDir() });
-  if (!base) return undefined;
+  // A home folder that does not exist, such as Debian's /nonexistent for system users, is meant to stay missing.
+  if (!base || !fs.existsSync(path.dirname(base))) return undefined;
   const dir = path.join(base, 'duo-sea', name);
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -12,6 +12,8 @@ interface ExecutableExtra {
   signature?: MachOSignature;
   /** postject's warnings, reported again when the executable is reused. */
   warnings: string[];
+  /** What removing the base binary's signature reported, reported again when the executable is reused. */
+  notes?: { level: 'info' | 'warning'; message: string }[];
 }
 
 export interface WriteExecutableOptions {
@@ -81,6 +83,7 @@ export async function writeInjectedExecutable(options: WriteExecutableOptions): 
     if (restored) {
       // The copy's mode went through the umask.
       await chmod(executablePath, 0o755);
+      for (const note of restored.extra?.notes ?? []) report({ kind: note.level, target: target.id, message: note.message });
       for (const warning of restored.extra?.warnings ?? []) report({ kind: 'warning', target: target.id, message: `postject: ${warning}` });
       return { sha256: restored.sha256, signature: restored.extra?.signature };
     }
@@ -98,7 +101,7 @@ export async function writeInjectedExecutable(options: WriteExecutableOptions): 
 
   const sha256 = await sha256File(executablePath);
   if (outputs && inputs) {
-    const extra: ExecutableExtra = { signature, warnings: injected.warnings };
+    const extra: ExecutableExtra = { signature, warnings: injected.warnings, notes };
     await outputs.store({ kind: 'executable', inputs, filePath: executablePath, sha256, label: `executable for ${target.id}`, target: target.id, extra });
   }
   return { sha256, signature };

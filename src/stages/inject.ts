@@ -84,6 +84,16 @@ async function injectIntoElf(options: InjectOptions): Promise<InjectResult> {
 
 /** Flips the SEA fuse from `:0` to `:1` in place; the fuse must occur exactly once. */
 export function setSeaFuse(image: Buffer, target: Target, input: string): void {
+  const at = findUnsetSeaFuse(image, target, input);
+  image[at + SEA_SENTINEL_FUSE.length + 1] = 0x31;
+}
+
+/**
+ * Returns the offset of the one unset SEA fuse in a base binary, or throws
+ * E_INJECT_FAILED for a file that has none (not Node, or a Node that
+ * already contains a blob) or more than one.
+ */
+export function findUnsetSeaFuse(image: Buffer, target: Target, input: string): number {
   const unset = Buffer.from(`${SEA_SENTINEL_FUSE}:0`);
   const at = image.indexOf(unset);
   if (at === -1) {
@@ -91,7 +101,7 @@ export function setSeaFuse(image: Buffer, target: Target, input: string): void {
     throw injectError(target, input, alreadySet ? `${input} already contains a SEA blob (its SEA fuse is set).` : `${input} has no SEA fuse, so it is not a Node binary with single executable application support.`);
   }
   if (image.indexOf(unset, at + 1) !== -1) throw injectError(target, input, `${input} contains the SEA fuse more than once, so duo-sea cannot tell which one Node reads.`);
-  image[at + unset.length - 1] = 0x31;
+  return at;
 }
 
 /** Runs postject in a child process, because loading it installs process-wide exception handlers. */

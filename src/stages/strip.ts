@@ -95,6 +95,7 @@ function strippedIndexPath(options: { baseSha256: string; target: Target; cache:
 async function cachedStrippedBinary(options: { baseSha256: string; target: Target; cache: ContentCache }): Promise<StripResult | undefined> {
   const record = await options.cache.readJson<StrippedRecord>(strippedIndexPath(options));
   if (typeof record?.sha256 !== 'string') return undefined;
-  const entry = await options.cache.lookup(record.sha256);
+  // A corrupt stripped binary is stripped again, even offline: the base binary is all that takes.
+  const entry = await options.cache.lookup(record.sha256, 'remove');
   return entry ? { path: entry, sizeBytes: (await stat(entry)).size, sha256: record.sha256 } : undefined;
 }

@@ -1,5 +1,8 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildFlags } from '../../src/build.js';
+import { buildFlags, toolCodeHash } from '../../src/build.js';
 
 const DEFAULTS = { keepPatterns: [], keepSourceMaps: false, minify: false, codeCache: true, nodeOptions: [] };
 
@@ -17,7 +20,27 @@ describe('buildFlags', () => {
     ]);
   });
 
+  it('sorts keep patterns and drops repeats', () => {
+    expect(buildFlags({ ...DEFAULTS, keepPatterns: ['*.map', '*.d.ts', '*.map'] })).toEqual(['--keep *.d.ts', '--keep *.map']);
+  });
+
   it('leaves out source maps kept by --enable-source-maps', () => {
     expect(buildFlags({ ...DEFAULTS, keepSourceMaps: true, nodeOptions: ['--enable-source-maps'] })).toEqual([]);
+  });
+});
+
+describe('toolCodeHash', () => {
+  it('changes when a file of the code changes', async () => {
+    const libDir = mkdtempSync(path.join(os.tmpdir(), 'duo-sea-code-hash-'));
+    try {
+      mkdirSync(path.join(libDir, 'stages'));
+      writeFileSync(path.join(libDir, 'stages', 'inject.js'), 'export const a = 1;');
+      const before = await toolCodeHash(libDir);
+      writeFileSync(path.join(libDir, 'stages', 'inject.js'), 'export const a = 2;');
+
+      expect(await toolCodeHash(libDir)).not.toBe(before);
+    } finally {
+      rmSync(libDir, { recursive: true, force: true });
+    }
   });
 });

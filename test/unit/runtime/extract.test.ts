@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -96,9 +96,19 @@ describe('preparePayloadRoot extraction', () => {
   });
 
   it('uses HOME/.cache when XDG_CACHE_HOME is relative', async () => {
+    mkdirSync(path.join(tempDir, 'home'));
     const result = await prepare(FILES, { XDG_CACHE_HOME: 'relative/cache' });
 
     expect(result).toEqual({ root: path.join(tempDir, 'home', '.cache', 'duo-sea', 'run', PAYLOAD_ID), extracted: true, rootIsReal: true });
+  });
+
+  it('leaves a missing HOME missing', async () => {
+    mkdirSync(path.join(tempDir, 'tmp'));
+    const result = await prepare(FILES, { XDG_CACHE_HOME: 'relative/cache' });
+
+    expect(existsSync(path.join(tempDir, 'home'))).toBe(false);
+    expect(result.isTemporary).toBe(true);
+    expect(result.extracted).toBe(true);
   });
 
   it('skips extraction without extract files', async () => {
