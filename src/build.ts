@@ -87,8 +87,9 @@ export function checkEngines(pkg: ResolvedPackage, options: Pick<NormalizedOptio
  * use, at least 1 and at most one per target.
  * NOTE: each running target keeps two or three copies of its executable in
  * memory while it injects and checks it (about 120 MiB each for Node 26 on
- * linux-x64), and xz -6 uses about 95 MiB more, so a host with many CPUs and
- * little memory may need fewer. There is no option to lower it yet.
+ * linux-x64). xz with its 64 MiB dictionary needs about 675 MiB more. A host
+ * with many CPUs and little memory may therefore need fewer, and there is
+ * no option to lower it yet.
  */
 export function targetConcurrency(targetCount: number, availableParallelism: number = os.availableParallelism()): number {
   return Math.max(1, Math.min(availableParallelism, targetCount));

@@ -12,7 +12,7 @@ interface ExecutableExtra {
   signature?: MachOSignature;
   /** postject's warnings, reported again when the executable is reused. */
   warnings: string[];
-  /** What removing the base binary's signature reported, reported again when the executable is reused. */
+  /** Messages of the signature removal, reported again when the executable is reused. */
   notes?: { level: 'info' | 'warning'; message: string }[];
 }
 
