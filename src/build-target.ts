@@ -233,18 +233,16 @@ export async function buildTarget(target: Target, context: TargetBuildContext): 
   const executableSha256 = target.format === 'pe' && windowsSigner ? await sha256File(executablePath) : written.sha256;
   const signature = written.signature;
 
-  let codeCacheState: CodeCacheState = 'none';
-  const selfCheck = await stage('self-check', async (): Promise<TargetBuild['selfCheck']> => {
+  const checked = await stage('self-check', async (): Promise<Pick<TargetBuild, 'selfCheck' | 'codeCache'>> => {
     if ('skipReason' in launcher) {
       report({ kind: 'info', target: target.id, message: `not started here: ${launcher.skipReason}` });
-      return { skipped: launcher.skipReason };
+      return { selfCheck: { skipped: launcher.skipReason }, codeCache: 'none' };
     }
-    const checked = await runSelfCheck({ executablePath, payloadId: payload.index.payloadId, target, launcher });
-    codeCacheState = checked.codeCache;
-    if (checked.codeCache === 'rejected') {
+    const { codeCache: codeCacheState } = await runSelfCheck({ executablePath, payloadId: payload.index.payloadId, target, launcher });
+    if (codeCacheState === 'rejected') {
       report({ kind: 'warning', target: target.id, message: 'V8 rejected the code cache that the build made, so the executable compiles the program at every start' });
     }
-    return 'passed';
+    return { selfCheck: 'passed', codeCache: codeCacheState };
   });
 
   const archiveTypes = archiveTypesFor(target, context.archiveTypes);
@@ -272,8 +270,8 @@ export async function buildTarget(target: Target, context: TargetBuildContext): 
     archives: archived.archives,
     base,
     strippedSizeBytes: stripped.sizeBytes,
-    selfCheck,
-    codeCache: codeCacheState,
+    selfCheck: checked.selfCheck,
+    codeCache: checked.codeCache,
     signature,
     packages,
     payload: describePayload(payload),

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { preparePayloadRoot, privateCacheDir } from './extract.js';
 import { createImporter, formatOfPayloadFile, installEsmHooks, silenceLoaderWarningOnce } from './esm-hooks.js';
-import { lateV8Flags, parseEvalRelaunch, parseRelaunch, type EvalRelaunch } from './relaunch.js';
+import { lateV8Flags, parseEvalRelaunch, parseRelaunch, type EvalRelaunch, type Relaunch } from './relaunch.js';
 import v8 from 'node:v8';
 import { installFsOverlay } from './fs-overlay.js';
 import { installModuleOverlay } from './module-overlay.js';
@@ -73,8 +73,16 @@ function compileProgram(entryPath: string): CompiledProgram {
     cachedData,
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   } as vm.ScriptOptions);
-  const cache = cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'accepted';
+  let cache: CompiledProgram['cache'] = 'none';
+  if (cachedData !== undefined) cache = script.cachedDataRejected ? 'rejected' : 'accepted';
   return { run: script.runInThisContext() as ProgramFunction, cache };
+}
+
+/** Makes this process look as node would with the relaunch's options, script and arguments. */
+function applyRelaunch(relaunch: Relaunch, scriptPath: string): void {
+  process.execArgv.push(...relaunch.nodeOptions);
+  for (const flag of lateV8Flags(relaunch.nodeOptions)) v8.setFlagsFromString(flag);
+  process.argv.splice(1, process.argv.length - 1, scriptPath, ...relaunch.args);
 }
 
 /**
@@ -209,9 +217,7 @@ export function runMain(): void {
   const relaunch = parseRelaunch(process.argv.slice(2), (candidate) => vfs.lookup(path.resolve(candidate))?.kind === 'file');
   const scriptPath = relaunch ? path.resolve(relaunch.script) : entryPath;
   if (relaunch && scriptPath !== entryPath) {
-    process.execArgv.push(...relaunch.nodeOptions);
-    for (const flag of lateV8Flags(relaunch.nodeOptions)) v8.setFlagsFromString(flag);
-    process.argv.splice(1, process.argv.length - 1, scriptPath, ...relaunch.args);
+    applyRelaunch(relaunch, scriptPath);
     enableCompileCache();
     runScript(vfs.relative(scriptPath) ?? index.entry, formatOfPayloadFile(vfs, scriptPath), { moduleImport, moduleRequire, moduleUrl });
     return;
@@ -219,13 +225,8 @@ export function runMain(): void {
 
   // Compiled before a relaunch's V8 flags are set: V8 takes the code cache only under the flags that made it.
   const program = compileProgram(entryPath);
-  if (relaunch) {
-    process.execArgv.push(...relaunch.nodeOptions);
-    for (const flag of lateV8Flags(relaunch.nodeOptions)) v8.setFlagsFromString(flag);
-    process.argv.splice(1, process.argv.length - 1, scriptPath, ...relaunch.args);
-  } else {
-    process.argv[1] = entryPath;
-  }
+  if (relaunch) applyRelaunch(relaunch, scriptPath);
+  else process.argv[1] = entryPath;
   // After a relaunch's V8 flags, which Node's compile cache keys its entries by.
   enableCompileCache();
   const programModule = createMainModule(entryPath);

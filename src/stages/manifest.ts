@@ -70,7 +70,7 @@ export interface ManifestTarget extends ManifestFile {
    * V8 code cache of the program: `accepted` when the build made it with the
    * target's Node and the executable took it at the self-check, `rejected`
    * when the executable did not, `none` when the build could not run the
-   * target's Node or was told not to. Absent in manifests written before it was recorded.
+   * target's Node or --no-code-cache turned it off. Absent in manifests written before it was recorded.
    */
   codeCache?: CodeCacheState;
 }
