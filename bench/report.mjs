@@ -47,6 +47,18 @@ export function evaluateGoals(results) {
     const bunRatio = srtSize && peer ? srtSize.archives['tar.xz'] / peer.archives['tar.xz'] : undefined;
     goals.push({ goal: `srt linux-x64 .tar.xz ≤ 0.70 × ${tool} executable in the same .tar.xz`, measured: peer ? `${mib(srtSize.archives['tar.xz'])} MiB vs ${mib(peer.archives['tar.xz'])} MiB: ${ratio(bunRatio)} ×` : '–', met: bunRatio === undefined ? undefined : bunRatio <= 0.7 });
   }
+  const variant = results.sizes?.srt?.icuVariant;
+  if (variant) {
+    const label = `srt linux-x64 with \`${variant.args.join(' ')}\``;
+    const variantFloor = variant.archives['tar.xz'] / variant.floorBytes;
+    goals.push({ goal: `${label}: .tar.xz ≤ 1.02 × its floor`, measured: `${mib(variant.archives['tar.xz'])} MiB vs ${mib(variant.floorBytes)} MiB: ${ratio(variantFloor)} ×`, met: variantFloor <= 1.02 });
+    for (const tool of ['bun', 'bun-bytecode']) {
+      const peer = results.sizes.srt.peers[tool];
+      if (!peer) continue;
+      const bunRatio = variant.archives['tar.xz'] / peer.archives['tar.xz'];
+      goals.push({ goal: `${label}: .tar.xz ≤ 0.70 × ${tool} executable in the same .tar.xz`, measured: `${mib(variant.archives['tar.xz'])} MiB vs ${mib(peer.archives['tar.xz'])} MiB: ${ratio(bunRatio)} ×`, met: bunRatio <= 0.7 });
+    }
+  }
   const srtVersion = results.startup?.srt?.['--version']?.rows;
   const versionRatio = srtVersion?.['duo-sea'] && srtVersion['node -e 0'] ? srtVersion['duo-sea'].medianMs / srtVersion['node -e 0'].medianMs : undefined;
   goals.push({ goal: 'srt --version ≤ 1.5 × node -e 0', measured: versionRatio === undefined ? '–' : `${ms(srtVersion['duo-sea'].medianMs)} ms vs ${ms(srtVersion['node -e 0'].medianMs)} ms: ${ratio(versionRatio)} ×`, met: versionRatio === undefined ? undefined : versionRatio <= 1.5 });
@@ -83,6 +95,8 @@ function linuxSizeSection(results) {
   for (const [id, sizes] of Object.entries(results.sizes)) {
     const duoSea = sizes.duoSea.find((row) => row.target === 'linux-x64');
     rows.push([`${id}`, 'duo-sea', mib(duoSea.executableBytes), mib(duoSea.archives['tar.gz']), mib(duoSea.archives['tar.xz']), '1.00']);
+    const variant = sizes.icuVariant;
+    if (variant) rows.push([id, `duo-sea \`${variant.args.join(' ')}\` (floor ${mib(variant.floorBytes)})`, mib(variant.executableBytes), mib(variant.archives['tar.gz']), mib(variant.archives['tar.xz']), ratio(duoSea.archives['tar.xz'] / variant.archives['tar.xz'])]);
     for (const [tool, peer] of Object.entries(sizes.peers)) rows.push([id, tool, mib(peer.executableBytes), mib(peer.archives['tar.gz']), mib(peer.archives['tar.xz']), ratio(duoSea.archives['tar.xz'] / peer.archives['tar.xz'])]);
     for (const [tool, build] of Object.entries(results.peerBuilds[id] ?? {})) if (build.error) rows.push([id, tool, `build failed: ${build.error.replaceAll('|', '\\|')}`, '', '', '']);
   }

@@ -32,6 +32,9 @@ const HOST_TARGET = 'linux-x64';
 const RSS_RUNS = 3;
 /** Programs whose start-up the profile part breaks down. */
 const PROFILED_PROGRAMS = ['srt', 'gemini'];
+/** The duo-sea option that the size and start-up parts also measure, on srt for linux-x64. */
+const ICU_VARIANT_ARGS = ['--icu-locales', 'en'];
+const ICU_VARIANT = `duo-sea ${ICU_VARIANT_ARGS.join(' ')}`;
 
 function log(message) {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -62,6 +65,15 @@ async function buildDuoSea(options, results, buildTime) {
     const build = await buildWithDuoSea({ repoDir: REPO_DIR, workDir: options.workDir, spec: program.spec, targets, outDir: path.join(options.workDir, 'builds', program.id, 'duo-sea'), cacheDir: options.cacheDir, verbose: options.verbose });
     if (build.error) throw new Error(`duo-sea could not build ${program.spec}: ${build.error}`);
     builds[program.id] = { ...build, cacheDir: options.cacheDir };
+  }
+  // srt once more for linux-x64 with English locale data only, the option that trades Intl locales for size.
+  const icuProgram = options.programs.find((program) => program.allTargets);
+  if (icuProgram && (options.parts.includes('size') || options.parts.includes('startup'))) {
+    log(`duo-sea: building ${icuProgram.spec} for ${HOST_TARGET} with ${ICU_VARIANT_ARGS.join(' ')}`);
+    const outDir = path.join(options.workDir, 'builds', icuProgram.id, 'duo-sea-icu-en');
+    const build = await buildWithDuoSea({ repoDir: REPO_DIR, workDir: options.workDir, spec: icuProgram.spec, targets: [HOST_TARGET], extraArgs: ICU_VARIANT_ARGS, outDir, cacheDir: options.cacheDir, verbose: options.verbose });
+    if (build.error) throw new Error(`duo-sea could not build ${icuProgram.spec} with ${ICU_VARIANT_ARGS.join(' ')}: ${build.error}`);
+    builds[icuProgram.id].icuVariant = { ...build, cacheDir: options.cacheDir };
   }
   results.duoSeaBuilds = Object.fromEntries(Object.entries(builds).map(([id, build]) => [id, { wallSeconds: build.wallSeconds, peakRssKiB: build.peakRssKiB, stages: build.stages, targets: build.manifest.targets.map((target) => target.id) }]));
   return builds;
@@ -103,6 +115,11 @@ async function measureSizes(options, duoSeaBuilds, peerBuilds) {
     const archives = await mapLimited(built, options.jobs, ([, build]) => measurePeerArchives({ repoDir: REPO_DIR, workDir: options.workDir, executable: build.executable, entryName: program.bin }));
     const peers = Object.fromEntries(built.map(([tool, build], index) => [tool, { executableBytes: build.sizeBytes, archives: archives[index] }]));
     sizes[program.id] = { duoSea, peers };
+    const variant = duoSeaBuilds[program.id].icuVariant;
+    if (variant) {
+      const [row] = await measureDuoSeaSizes({ repoDir: REPO_DIR, workDir: options.workDir, cacheDir: variant.cacheDir, build: variant, jobs: options.jobs, icuLanguages: ['en'] });
+      sizes[program.id].icuVariant = { args: ICU_VARIANT_ARGS, ...row };
+    }
   }
   return sizes;
 }
@@ -148,6 +165,7 @@ async function measureStartup(options, setup, duoSeaBuilds, peerBuilds, node, em
   for (const program of options.programs) {
     const executables = { 'duo-sea': duoSeaExecutable(duoSeaBuilds[program.id], HOST_TARGET) };
     for (const [tool, build] of Object.entries(peerBuilds[program.id] ?? {})) if (!build.error) executables[tool] = build.executable;
+    if (duoSeaBuilds[program.id].icuVariant) executables[ICU_VARIANT] = duoSeaExecutable(duoSeaBuilds[program.id].icuVariant, HOST_TARGET);
     const payloadId = payloadIdOf(await extractSeaBlob(REPO_DIR, executables['duo-sea']));
     startup[program.id] = {};
     for (const command of program.commands) {

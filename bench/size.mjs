@@ -93,6 +93,25 @@ async function strippedBase(repoDir, workDir, rawPath, targetId) {
 }
 
 /**
+ * Writes a copy of a stripped base whose ICU data keeps the locales of
+ * `languages` only, with duo-sea's own code from `lib/`, so that the floor
+ * of a build with --icu-locales starts from the same bytes as its executable.
+ */
+async function icuTrimmedBase(repoDir, strippedPath, languages) {
+  const output = `${strippedPath}-icu-${languages.join('-')}`;
+  if (await stat(output).then(() => true, () => false)) return output;
+  const { findIcuPackage, localeLanguage, rewriteIcuPackage } = await import(pathToFileURL(path.join(repoDir, 'lib', 'formats', 'icu-data.js')).href);
+  const binary = await readFile(strippedPath);
+  rewriteIcuPackage(binary, findIcuPackage(binary), (item) => {
+    const language = localeLanguage(item);
+    return language === undefined || languages.includes(language);
+  });
+  await writeFile(`${output}.tmp`, binary);
+  await runCommand('mv', [`${output}.tmp`, output]);
+  return output;
+}
+
+/**
  * Measures, per target of a duo-sea build: the raw and stripped base, the
  * executable, its archives and the floor, which is `xz -9` of the stripped
  * base plus `xz -9` of the SEA blob taken out of the executable.
@@ -102,7 +121,8 @@ export async function measureDuoSeaSizes(options) {
   await cache.load();
   return mapLimited(options.build.manifest.targets, options.jobs, async (target) => {
     const rawPath = path.join(options.cacheDir, 'sha256', target.base.sha256.slice(0, 2), target.base.sha256);
-    const strippedPath = await strippedBase(options.repoDir, options.workDir, rawPath, target.id);
+    const fullStrippedPath = await strippedBase(options.repoDir, options.workDir, rawPath, target.id);
+    const strippedPath = options.icuLanguages ? await icuTrimmedBase(options.repoDir, fullStrippedPath, options.icuLanguages) : fullStrippedPath;
     const strippedBytes = (await stat(strippedPath)).size;
     const blob = await extractSeaBlob(options.repoDir, path.join(options.build.outDir, target.file));
     const [baseXz9Bytes, blobXz9Bytes] = [await cache.size(strippedPath, FLOOR_XZ_ARGUMENTS), await cache.size(blob, FLOOR_XZ_ARGUMENTS)];

@@ -27,6 +27,7 @@ export async function buildWithDuoSea(options) {
   for (const target of options.targets) args.push('--target', target);
   for (const archive of options.archives ?? []) args.push('--archive', archive);
   for (const nodeOption of options.nodeOptions ?? []) args.push(`--node-option=${nodeOption}`);
+  args.push(...(options.extraArgs ?? []));
   if (options.cacheDir) args.push('--cache', options.cacheDir);
   const result = await runMeasured(process.execPath, args, { cwd: options.workDir, echoStderr: options.verbose });
   const build = { tool: 'duo-sea', wallSeconds: result.wallSeconds, peakRssKiB: result.peakRssKiB, stages: parseStageDurations(result.stderr) };

@@ -19,6 +19,7 @@ import { findLauncher, runSelfCheck, type Host } from './stages/self-check.js';
 import { checkCodesignAvailable, type MachOSignature } from './stages/sign-macho.js';
 import { signWindowsExecutable, type WindowsSigner } from './stages/sign-windows.js';
 import { stripBaseBinary } from './stages/strip.js';
+import { trimIcuData } from './stages/icu-trim.js';
 import type { OutputCache } from './stages/output-cache.js';
 import type { SharedBundles } from './stages/shared-bundle.js';
 import type { SharedInstalls } from './stages/shared-install.js';
@@ -83,6 +84,8 @@ export interface TargetBuildContext {
   minify?: boolean;
   /** False to leave V8 code cache out of every executable (--no-code-cache). */
   codeCache?: boolean;
+  /** Languages whose ICU locale data stays in the executables; undefined keeps Node's full ICU data. */
+  icuLanguages?: string[];
   /** Archives and injected executables of earlier builds. */
   outputCache: OutputCache;
   /** The bundles of this build, shared by targets with the same installed files. */
@@ -206,13 +209,20 @@ export async function buildTarget(target: Target, context: TargetBuildContext): 
   );
   const stripped = await stage('strip', () => stripBaseBinary({ basePath: base.path, baseSha256: base.sha256, target, cache: context.cache }));
   if (stripped.skippedReason && target.strip.tool !== 'none') report({ kind: 'warning', target: target.id, message: stripped.skippedReason });
+  const icuLanguages = context.icuLanguages;
+  const trimmed = icuLanguages
+    ? await stage('icu', () => trimIcuData({ inputPath: stripped.path, inputSha256: stripped.sha256, target, languages: icuLanguages, cache: context.cache }))
+    : undefined;
+  if (trimmed) {
+    report({ kind: 'info', target: target.id, message: `ICU data: kept the locales of ${icuLanguages?.join(', ')}, left out ${trimmed.removedItems} items (${trimmed.zeroedBytes} bytes, now zeros)` });
+  }
 
   const executableFile = executableName(bin.name, target);
   const executablePath = path.join(context.stagingDir, executableFile);
   const written = await writeInjectedExecutable({
     target,
-    strippedPath: stripped.path,
-    strippedSha256: stripped.sha256,
+    strippedPath: trimmed?.path ?? stripped.path,
+    strippedSha256: trimmed?.sha256 ?? stripped.sha256,
     blob,
     executablePath,
     identifier: bin.name,

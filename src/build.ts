@@ -96,13 +96,14 @@ export function targetConcurrency(targetCount: number, availableParallelism: num
 }
 
 /** Returns the options besides --with and --node-option that change the executables, as the flags that set them. */
-export function buildFlags(options: Pick<NormalizedOptions, 'keepPatterns' | 'keepSourceMaps' | 'minify' | 'codeCache' | 'nodeOptions'>): string[] {
+export function buildFlags(options: Pick<NormalizedOptions, 'keepPatterns' | 'keepSourceMaps' | 'minify' | 'codeCache' | 'nodeOptions' | 'icuLanguages'>): string[] {
   // Sorted and without repeats: the order of --keep patterns does not change what they keep.
   const flags = [...new Set(options.keepPatterns)].sort(compareCodeUnits).map((pattern) => `--keep ${pattern}`);
   // --enable-source-maps keeps the maps too, and the manifest records it among the node options.
   if (options.keepSourceMaps && !options.nodeOptions.includes('--enable-source-maps')) flags.push('--keep-source-maps');
   if (options.minify) flags.push('--minify');
   if (!options.codeCache) flags.push('--no-code-cache');
+  if (options.icuLanguages) flags.push(`--icu-locales ${options.icuLanguages.join(',')}`);
   return flags;
 }
 
@@ -252,6 +253,7 @@ export async function build(input: BuildOptions): Promise<BuildResult> {
       keepPatterns: options.keepPatterns,
       minify: options.minify,
       codeCache: options.codeCache,
+      icuLanguages: options.icuLanguages,
       outputCache: new OutputCache(cache, { toolVersion: `${(await toolIdentity()).version}+${(await toolCodeHash()).slice(0, 16)}`, report, reuse: options.reuse }),
       bundles: new SharedBundles(report),
       installs: new SharedInstalls(report),

@@ -7,7 +7,7 @@ import { parseNodeBinaryArguments } from './base-sources/options.js';
 import { build } from './build.js';
 import { createProgressRenderer, renderError, renderResultTable } from './cli-render.js';
 import { DEFAULT_NODE_VERSION, DEFAULT_OUT_DIR } from './defaults.js';
-import { DuoSeaError, isDuoSeaError, type ErrorCode } from './errors.js';
+import { DuoSeaError, isDuoSeaError, noSpaceError, type ErrorCode } from './errors.js';
 import { DEFAULT_PFX_PASSWORD_ENV, type WindowsSignOptions } from './stages/sign-windows.js';
 import { CHECKSUM_LIST_FILE } from './stages/checksum-list.js';
 import { allTargets, type ArchiveType } from './targets.js';
@@ -60,6 +60,7 @@ interface BuildCommandOptions {
   keepSourceMaps?: boolean;
   keep?: string[];
   minify?: boolean;
+  icuLocales?: string;
   json?: boolean;
 }
 
@@ -120,6 +121,7 @@ async function runBuild(spec: string, flags: BuildCommandOptions): Promise<void>
       keepSourceMaps: flags.keepSourceMaps,
       keepPatterns: flags.keep,
       minify: flags.minify,
+      icuLocales: flags.icuLocales === undefined ? undefined : flags.icuLocales.split(','),
       report: createProgressRenderer(process.stderr),
       signal: controller.signal,
     });
@@ -135,10 +137,11 @@ async function runBuild(spec: string, flags: BuildCommandOptions): Promise<void>
       process.exitCode = exitCodeOnAbort;
       return;
     }
-    if (!isDuoSeaError(error)) throw error;
-    process.stderr.write(renderError(error));
-    if (flags.json) process.stdout.write(JSON.stringify({ ok: false, error: error.toJSON() }, null, 2) + '\n');
-    process.exitCode = USAGE_ERROR_CODES.has(error.code) ? EXIT_USAGE : 1;
+    const failure = isDuoSeaError(error) ? error : noSpaceError(error);
+    if (!failure) throw error;
+    process.stderr.write(renderError(failure));
+    if (flags.json) process.stdout.write(JSON.stringify({ ok: false, error: failure.toJSON() }, null, 2) + '\n');
+    process.exitCode = USAGE_ERROR_CODES.has(failure.code) ? EXIT_USAGE : 1;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -199,6 +202,10 @@ program
     new Option('--keep <glob>', 'payload path that stays even when a trim rule leaves it out, such as "node_modules/zod/**" or "*.d.ts"; repeatable').argParser(collect),
   )
   .option('--minify', "minify the program's bundle (whitespace and syntax); changes stack trace positions and Function.prototype.toString()")
+  .option(
+    '--icu-locales <list>',
+    'keep the ICU locale data of these languages only, such as en or en,de,ja (English is always kept); other locales format as en-US, like a Node built with small-icu',
+  )
   .option('--json', 'print a machine-readable summary on stdout')
   .action(runBuild);
 
@@ -207,9 +214,10 @@ registerCacheCommand(program, { reportFailure });
 
 /** Prints a DuoSeaError and sets the exit code; rethrows anything else as a bug. */
 function reportFailure(error: unknown): void {
-  if (!isDuoSeaError(error)) throw error;
-  process.stderr.write(renderError(error));
-  process.exitCode = USAGE_ERROR_CODES.has(error.code) ? EXIT_USAGE : 1;
+  const failure = isDuoSeaError(error) ? error : noSpaceError(error);
+  if (!failure) throw error;
+  process.stderr.write(renderError(failure));
+  process.exitCode = USAGE_ERROR_CODES.has(failure.code) ? EXIT_USAGE : 1;
 }
 
 program

@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'E_BLOB_FAILED'
   | 'E_CODE_CACHE_FAILED'
   | 'E_STRIP_FAILED'
+  | 'E_ICU_TRIM_FAILED'
   | 'E_INJECT_FAILED'
   | 'E_SIGN_FAILED'
   | 'E_SELF_CHECK_FAILED'
@@ -35,6 +36,7 @@ export type ErrorCode =
   | 'E_KIT_MISMATCH'
   | 'E_OFFLINE_UNAVAILABLE'
   | 'E_CACHE_CORRUPT'
+  | 'E_NO_SPACE'
   | 'E_CACHE_BUSY';
 
 export interface DuoSeaErrorDetails {
@@ -94,6 +96,27 @@ export class DuoSeaError extends Error {
 
 export function isDuoSeaError(error: unknown): error is DuoSeaError {
   return error instanceof DuoSeaError;
+}
+
+/**
+ * Returns a full file system, which no stage checks for, as a DuoSeaError,
+ * or undefined for any other error. Executables and archives of every
+ * target pass through the cache and the output folder, so a build needs a
+ * few hundred MiB per target in each.
+ */
+export function noSpaceError(error: unknown): DuoSeaError | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return undefined;
+  const { path: filePath, dest } = error as NodeJS.ErrnoException & { dest?: string };
+  const where = dest ?? filePath;
+  return new DuoSeaError({
+    code: 'E_NO_SPACE',
+    stage: 'output',
+    input: where,
+    message: `${code === 'ENOSPC' ? 'No space left on the device' : 'The disk quota is used up'}${where ? ` while writing ${where}` : ''}.`,
+    hint: `Free space ${where ? 'there' : 'where --out and the cache are'}, or give --cache and --out folders on a file system with room; duo-sea cache ls shows what the cache holds, and duo-sea cache clean --older-than DAYS removes old entries.`,
+    cause: error,
+  });
 }
 
 /** Returns the message of any thrown value, for wrapping it as a cause. */

@@ -11,6 +11,7 @@ import { prepareWindowsSigning, type WindowsSigner, type WindowsSignOptions } fr
 import { findTarget, type ArchiveType, type Target } from './targets.js';
 import { checkOfflineSources, kitNodeVersion } from './kit/options.js';
 import { globMatcher } from './stages/payload-trim.js';
+import { parseIcuLocales } from './stages/icu-trim.js';
 
 /** Options of one build, as a release pipeline passes them to the library. */
 export interface BuildOptions extends BaseSourceInput {
@@ -60,6 +61,11 @@ export interface BuildOptions extends BaseSourceInput {
   keepPatterns?: string[];
   /** True to minify the program's bundle (whitespace and syntax). Off by default because it changes stack traces and `Function.prototype.toString()`. */
   minify?: boolean;
+  /**
+   * Languages whose ICU locale data stays in the executables, such as `['en', 'de']`; English is always kept.
+   * Without it the executables keep Node's full ICU data.
+   */
+  icuLocales?: string[];
 }
 
 export interface NormalizedOptions {
@@ -92,6 +98,8 @@ export interface NormalizedOptions {
   keepSourceMaps: boolean;
   keepPatterns: string[];
   minify: boolean;
+  /** Sorted languages whose ICU locale data stays, English included; undefined keeps all. */
+  icuLanguages?: string[];
 }
 
 /** Entry time used when SOURCE_DATE_EPOCH is not set: 1985-10-26, the time npm gives files in package tarballs. */
@@ -198,5 +206,6 @@ export function normalizeOptions(options: BuildOptions): NormalizedOptions {
     keepSourceMaps: options.keepSourceMaps === true || (options.nodeOptions ?? []).includes('--enable-source-maps'),
     keepPatterns: [...(options.keepPatterns ?? [])],
     minify: options.minify === true,
+    icuLanguages: options.icuLocales === undefined ? undefined : parseIcuLocales(options.icuLocales.join(',')),
   };
 }

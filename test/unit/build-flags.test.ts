@@ -24,6 +24,10 @@ describe('buildFlags', () => {
     expect(buildFlags({ ...DEFAULTS, keepPatterns: ['*.map', '*.d.ts', '*.map'] })).toEqual(['--keep *.d.ts', '--keep *.map']);
   });
 
+  it('records the ICU languages as one flag', () => {
+    expect(buildFlags({ ...DEFAULTS, icuLanguages: ['de', 'en'] })).toEqual(['--icu-locales de,en']);
+  });
+
   it('leaves out source maps kept by --enable-source-maps', () => {
     expect(buildFlags({ ...DEFAULTS, keepSourceMaps: true, nodeOptions: ['--enable-source-maps'] })).toEqual([]);
   });
