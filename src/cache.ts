@@ -118,7 +118,7 @@ export class ContentCache {
     if (corruptEntries === 'fail') throw corruptEntryError(entry, sha256, actual);
     await rm(entry, { force: true });
     await rm(this.recordPath(sha256), { force: true });
-    this.report({ kind: 'warning', message: `removed the corrupt cache entry ${entry} (its SHA-256 is ${actual}), so the build fetches or makes it again` });
+    this.report({ kind: 'warning', target: record?.target, message: `removed the corrupt cache entry ${entry} (its SHA-256 is ${actual}), so the build fetches or makes it again` });
     return undefined;
   }
 

@@ -157,7 +157,7 @@ const targetIds = allTargets().map((target) => target.id);
 const program = new Command('duo-sea')
   .version(toolVersion(), '-V, --version', 'print the duo-sea version')
   .description('Build self-contained executables of a Node.js command-line program, one per OS and CPU.')
-  .showHelpAfterError()
+  .showHelpAfterError('(add --help to the command to list its options)')
   .exitOverride((error) => {
     // Help and version output exit 0; every other commander error is a usage error.
     process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE);

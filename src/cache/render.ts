@@ -6,14 +6,14 @@ import type { CacheItem, CacheKind, CacheListing } from './list.js';
 /** Heading of each kind in `cache ls`, in the order they are printed. */
 const KIND_TITLES: [CacheKind, string][] = [
   ['base', 'Node base binaries'],
-  ['stripped', 'stripped base binaries'],
-  ['executable', 'injected executables'],
-  ['archive', 'archives'],
-  ['unlabeled', 'binaries without a record'],
-  ['index', 'index records'],
-  ['temporary', 'temporary files'],
-  ['legacy', 'stripped binaries in an old layout'],
-  ['conformance', 'conformance executables'],
+  ['stripped', 'Stripped base binaries'],
+  ['executable', 'Injected executables'],
+  ['archive', 'Archives'],
+  ['unlabeled', 'Binaries without a record'],
+  ['index', 'Index records'],
+  ['temporary', 'Temporary files'],
+  ['legacy', 'Stripped binaries in an old layout'],
+  ['conformance', 'Conformance executables'],
 ];
 
 function day(date: Date): string {
@@ -44,7 +44,7 @@ export function renderCacheListing(listing: CacheListing): string {
 
   const others = listing.items.filter((item) => item.kind === 'other');
   if (others.length > 0) {
-    lines.push('', `other folders, which cache clean leaves alone: ${others.map((item) => `${relative(item.path)} (${formatBytes(item.sizeBytes)})`).join(', ')}`);
+    lines.push('', `Other folders, which cache clean leaves alone: ${others.map((item) => `${relative(item.path)} (${formatBytes(item.sizeBytes)})`).join(', ')}`);
   }
   const inCache = listing.items.filter((item) => item.kind !== 'run' || !path.relative(listing.cacheDir, item.path).startsWith('..'));
   lines.push('', `Total: ${formatBytes(sum(inCache))} in ${listing.cacheDir}`);

@@ -126,8 +126,8 @@ describe('listCache', () => {
     const text = renderCacheListing(await listCache({ cacheDir, runDir }));
 
     expect(text).toContain('Node base binaries: 1 item,');
-    expect(text).toContain('stripped binaries in an old layout: 1 item,');
-    expect(text).toContain('other folders, which cache clean leaves alone: wine-prefix');
+    expect(text).toContain('Stripped binaries in an old layout: 1 item,');
+    expect(text).toContain('Other folders, which cache clean leaves alone: wine-prefix');
     expect(text).toMatch(/^Total: .+ in /m);
     expect(text).toContain(`Run-time extractions in ${runDir}: 1 folder`);
   });
@@ -241,8 +241,8 @@ describe('cache of build outputs', () => {
 
     const text = renderCacheListing(await listCache({ cacheDir }));
 
-    expect(text).toContain('injected executables: 1 item,');
-    expect(text).toContain('archives: 1 item,');
+    expect(text).toContain('Injected executables: 1 item,');
+    expect(text).toContain('Archives: 1 item,');
     expect(text).toContain('srt-linux-x64.tar.xz (linux-x64)');
   });
 

@@ -131,6 +131,7 @@ describe('ContentCache lookup', () => {
     expect(existsSync(cache.recordPath(sha256Bytes('node binary')))).toBe(false);
     expect(events.map((event) => event.kind)).toEqual(['warning']);
     expect((events[0] as { message: string }).message).toContain(entry);
+    expect((events[0] as { target?: string }).target).toBe('linux-x64');
   });
 
   it('records the stamp of a checked entry', async () => {
