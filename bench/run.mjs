@@ -135,6 +135,34 @@ async function prepareRunContext(program) {
   return { root, cwd, env: cleanEnvironment(home) };
 }
 
+/** Preload that writes the public built-in modules loaded by the end of the run, as JSON, to the file in its variable. */
+const BUILTINS_PRELOAD = `
+const { builtinModules } = require('node:module');
+const { writeFileSync } = require('node:fs');
+process.on('exit', () => {
+  const loaded = process.moduleLoadList.filter((name) => name.startsWith('NativeModule ')).map((name) => name.slice('NativeModule '.length));
+  writeFileSync(process.env.DUO_SEA_BENCH_BUILTINS, JSON.stringify(loaded.filter((name) => builtinModules.includes(name))));
+});
+`;
+
+/**
+ * Returns the public built-in modules that \`node <bin script> ARGS\` loads
+ * and \`node -e 0\` does not, in load order, so that a row can time loading
+ * them alone: the part of a program's start that no packaging can remove.
+ */
+async function builtinsLoadedBy(nodePath, binScript, args, runContext) {
+  const preload = path.join(runContext.root, 'builtins-preload.cjs');
+  const output = path.join(runContext.root, 'builtins.json');
+  await writeFile(preload, BUILTINS_PRELOAD);
+  const loadedBy = async (argv) => {
+    await rm(output, { force: true });
+    await runCommand(nodePath, ['--require', preload, ...argv], { cwd: runContext.cwd, env: { ...runContext.env, DUO_SEA_BENCH_BUILTINS: output }, timeoutMs: 120_000 });
+    return JSON.parse(await readFile(output, 'utf8'));
+  };
+  const baseline = new Set(await loadedBy(['-e', '0']));
+  return (await loadedBy([binScript, ...args])).filter((name) => !baseline.has(name));
+}
+
 /** Lists the commands to time for one program command: floors first, then each tool's executable. */
 function startupCommands(program, command, context) {
   const commands = [
@@ -142,6 +170,8 @@ function startupCommands(program, command, context) {
     { id: 'node <bin>', argv: [context.nodePath, context.binScript, ...command.args] },
   ];
   if (command === program.commands[0]) {
+    const load = `for (const name of ${JSON.stringify(context.builtins)}) require('node:' + name)`;
+    commands.push({ id: 'node -e <the built-ins that node <bin> loads>', argv: [context.nodePath, '-e', load], floor: true });
     commands.push({ id: 'empty SEA', argv: [context.emptySea], floor: true });
     commands.push({ id: 'duo-sea self-check', argv: ['/usr/bin/env', `DUO_SEA_SELF_CHECK=${context.payloadId}`, context.executables['duo-sea']] });
   }
@@ -171,7 +201,8 @@ async function measureStartup(options, setup, duoSeaBuilds, peerBuilds, node, em
     for (const command of program.commands) {
       const runContext = await prepareRunContext(program);
       try {
-        const all = startupCommands(program, command, { nodePath: node.nodePath, binScript: setup.installs[program.id].binScript, executables, payloadId, emptySea, home: runContext.env.HOME });
+        const builtins = command === program.commands[0] ? await builtinsLoadedBy(node.nodePath, setup.installs[program.id].binScript, command.args, runContext) : [];
+        const all = startupCommands(program, command, { nodePath: node.nodePath, binScript: setup.installs[program.id].binScript, executables, payloadId, emptySea, home: runContext.env.HOME, builtins });
         const failures = {};
         const working = [];
         for (const candidate of all) {
