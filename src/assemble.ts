@@ -57,7 +57,7 @@ function checkPartsAgree(parts: readonly Part[]): void {
   facts.push(
     ['--with packages', (manifest) => describeList(buildInputs(manifest).with)],
     ['--node-option values', (manifest) => describeList(buildInputs(manifest).nodeOptions)],
-    ['build flags (--keep, --keep-source-maps, --minify, --no-code-cache)', (manifest) => describeList(buildInputs(manifest).flags)],
+    ['build flags (--keep, --keep-source-maps, --minify, --icu-locales, --no-code-cache)', (manifest) => describeList(buildInputs(manifest).flags)],
   );
   for (const part of others) {
     for (const [label, read] of facts) {
@@ -67,7 +67,7 @@ function checkPartsAgree(parts: readonly Part[]): void {
         stage: 'assemble',
         input: part.dir,
         message: `The parts disagree on the ${label}: ${first.dir} has ${read(first.manifest)}, ${part.dir} has ${read(part.manifest)}.`,
-        hint: 'Build every part from the same package spec, --with, --node-option, --keep, --keep-source-maps, --minify, --no-code-cache, Node version and duo-sea version, then assemble again.',
+        hint: 'Build every part from the same package spec, --with, --node-option, --keep, --keep-source-maps, --minify, --icu-locales, --no-code-cache, Node version and duo-sea version, then assemble again.',
       });
     }
   }

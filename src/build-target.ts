@@ -211,7 +211,7 @@ export async function buildTarget(target: Target, context: TargetBuildContext): 
   if (stripped.skippedReason && target.strip.tool !== 'none') report({ kind: 'warning', target: target.id, message: stripped.skippedReason });
   const icuLanguages = context.icuLanguages;
   const trimmed = icuLanguages
-    ? await stage('icu', () => trimIcuData({ inputPath: stripped.path, inputSha256: stripped.sha256, target, languages: icuLanguages, cache: context.cache }))
+    ? await stage('icu', () => trimIcuData({ inputPath: stripped.path, inputSha256: stripped.sha256, target, languages: icuLanguages, cache: context.cache, baseSource: base.source }))
     : undefined;
   if (trimmed) {
     report({ kind: 'info', target: target.id, message: `ICU data: kept the locales of ${icuLanguages?.join(', ')}, left out ${trimmed.removedItems} items (${trimmed.zeroedBytes} bytes, now zeros)` });

@@ -60,7 +60,7 @@ interface BuildCommandOptions {
   keepSourceMaps?: boolean;
   keep?: string[];
   minify?: boolean;
-  icuLocales?: string;
+  icuLocales?: string[];
   json?: boolean;
 }
 
@@ -121,7 +121,7 @@ async function runBuild(spec: string, flags: BuildCommandOptions): Promise<void>
       keepSourceMaps: flags.keepSourceMaps,
       keepPatterns: flags.keep,
       minify: flags.minify,
-      icuLocales: flags.icuLocales === undefined ? undefined : flags.icuLocales.split(','),
+      icuLocales: flags.icuLocales?.flatMap((value) => value.split(',')),
       report: createProgressRenderer(process.stderr),
       signal: controller.signal,
     });
@@ -202,9 +202,11 @@ program
     new Option('--keep <glob>', 'payload path that stays even when a trim rule leaves it out, such as "node_modules/zod/**" or "*.d.ts"; repeatable').argParser(collect),
   )
   .option('--minify', "minify the program's bundle (whitespace and syntax); changes stack trace positions and Function.prototype.toString()")
-  .option(
-    '--icu-locales <list>',
-    'keep the ICU locale data of these languages only, such as en or en,de,ja (English is always kept); other locales format as en-US, like a Node built with small-icu',
+  .addOption(
+    new Option(
+      '--icu-locales <list>',
+      'keep the ICU locale data of these languages only, such as en or en,de,ja (English is always kept; repeatable); see the README for what changes for the others',
+    ).argParser(collect),
   )
   .option('--json', 'print a machine-readable summary on stdout')
   .action(runBuild);

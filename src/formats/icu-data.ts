@@ -11,6 +11,8 @@
  * Only little-endian packages are read: every Node target is little-endian.
  */
 
+import { bundleReferences, IcuResourceError } from './icu-resource.js';
+
 export class IcuDataError extends Error {}
 
 export interface IcuItem {
@@ -102,9 +104,12 @@ function readPackageAt(binary: Buffer, start: number): IcuPackage | undefined {
  */
 function itemLength(binary: Buffer, start: number, name: string): number {
   if (!name.endsWith('.res')) throw new IcuDataError(`the last item of the ICU data package is ${name}, not a resource bundle, so its length is unknown`);
+  const cut = new IcuDataError(`the last item of the ICU data package, ${name}, ends after the end of the file`);
+  if (start + 2 > binary.length) throw cut;
   const headerSize = binary.readUInt16LE(start);
   // The bundle data starts with the root resource, then the indexes: [0] their count, [3] the end of the bundle data.
   const indexes = start + headerSize + 4;
+  if (indexes + 16 > binary.length) throw cut;
   const indexCount = binary.readUInt32LE(indexes) & 0xff;
   if (indexCount < 4) throw new IcuDataError(`the last item of the ICU data package, ${name}, has ${indexCount} indexes; expected at least 4`);
   return headerSize + binary.readUInt32LE(indexes + 12) * 4;
@@ -152,6 +157,56 @@ export function packageLanguages(pkg: IcuPackage): string[] {
     }
   }
   return [...languages].sort();
+}
+
+/** Returns the bytes of one item of a package in the binary. */
+function itemBytes(binary: Buffer, pkg: IcuPackage, item: IcuItem): Buffer {
+  return binary.subarray(pkg.offset + item.offset, pkg.offset + item.offset + item.length);
+}
+
+/** Returns the locale ID that ICU falls back to by truncation: `de_AT` to `de`, `de__PHONEBOOK` to `de`, `de` to none. */
+function truncatedParent(localeId: string): string | undefined {
+  const cut = localeId.replace(/_+[^_]*$/, '');
+  return cut === localeId || cut === '' ? undefined : cut;
+}
+
+/**
+ * Returns the names of the items to keep: every item that belongs to no
+ * locale, the locale bundles of the given languages, and then every bundle
+ * that a kept bundle takes data from, through %%ALIAS, %%Parent, an alias
+ * resource or its truncated locale ID, until none is missing. Bokmål
+ * (`nb`), for one, falls back to `no` in ICU 78, and `yue` collation to
+ * `zh_Hant`.
+ */
+export function itemsToKeep(binary: Buffer, pkg: IcuPackage, languages: readonly string[]): Set<string> {
+  const byName = new Map(pkg.items.map((item) => [item.name, item]));
+  const kept = new Set<string>();
+  const pending: string[] = [];
+  const keep = (name: string): void => {
+    if (kept.has(name) || !byName.has(name)) return;
+    kept.add(name);
+    if (name.endsWith('.res') && localeLanguage(name) !== undefined) pending.push(name);
+  };
+  for (const item of pkg.items) {
+    const language = localeLanguage(item.name);
+    if (language === undefined) kept.add(item.name);
+    else if (languages.includes(language)) keep(item.name);
+  }
+  while (pending.length > 0) {
+    const name = pending.pop() as string;
+    const folder = name.slice(0, name.lastIndexOf('/'));
+    const pool = byName.get(`${folder}/pool.res`);
+    let references: string[];
+    try {
+      references = bundleReferences(itemBytes(binary, pkg, byName.get(name) as IcuItem), name, pool ? itemBytes(binary, pkg, pool) : undefined);
+    } catch (error) {
+      if (error instanceof IcuResourceError) throw new IcuDataError(`cannot read the references of ${name}: ${error.message}`);
+      throw error;
+    }
+    const parent = truncatedParent(name.slice(folder.length + 1, -'.res'.length));
+    for (const localeId of parent ? [...references, parent] : references) keep(`${folder}/${localeId}.res`);
+  }
+  return kept;
 }
 
 export interface IcuRewrite {

