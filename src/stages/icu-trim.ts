@@ -24,15 +24,15 @@ export function parseIcuLocales(value: string): string[] {
   const invalid = [...new Set(languages.filter((language) => !LANGUAGE.test(language)))];
   if (invalid.length > 0) {
     const named = invalid.map((item) => (item === '' ? 'an empty entry' : JSON.stringify(item))).join(', ');
-    const upperCase = invalid.some((item) => LANGUAGE.test(item.toLowerCase()));
+    let hint = 'Give languages without region or script (de, not de-AT): each language keeps all of its regional locales.';
+    if (invalid.includes('')) hint = 'Leave out the empty entry: no comma at the start or the end, and no two commas in a row.';
+    else if (invalid.some((item) => LANGUAGE.test(item.toLowerCase()))) hint = 'Write language codes in lower case: en, not EN.';
     throw new DuoSeaError({
       code: 'E_INVALID_OPTION',
       stage: 'options',
       input: `--icu-locales ${value}`,
       message: `--icu-locales takes a comma-separated list of ISO 639 language codes in lower case, such as en,de,ja; it has ${named}.`,
-      hint: upperCase
-        ? 'Write language codes in lower case: en, not EN.'
-        : 'Give languages without region or script (de, not de-AT): each language keeps all of its regional locales.',
+      hint,
     });
   }
   return [...new Set([FALLBACK_LANGUAGE, ...languages])].sort();
@@ -136,7 +136,7 @@ export async function trimIcuData(options: {
     await writeFile(tempPath, binary, { mode: 0o755 });
   } catch (error) {
     await rm(tempPath, { force: true });
-    // Errors of a write through a file handle name no file, and a full disk should say where it is full.
+    // Errors of a write through a file handle name no file, so the path is added for the full-disk error.
     (error as NodeJS.ErrnoException).path ??= tempPath;
     throw error;
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { findIcuPackage, IcuDataError, localeLanguage } from '../../../src/formats/icu-data.js';
+import type { DuoSeaError } from '../../../src/errors.js';
 import { parseIcuLocales } from '../../../src/stages/icu-trim.js';
 
 describe('localeLanguage', () => {
@@ -39,6 +40,22 @@ describe('parseIcuLocales', () => {
 
   it.each(['de-AT', 'de_AT', 'EN', '', 'en,', 'english'])('rejects %j', (value) => {
     expect(() => parseIcuLocales(value)).toThrow(/ISO 639 language codes/);
+  });
+
+  it.each([
+    ['en,,de', 'an empty entry', 'no two commas in a row'],
+    ['EN', '"EN"', 'lower case'],
+    ['de-AT', '"de-AT"', 'without region or script'],
+  ])('explains what is wrong with %j', (value, named, hint) => {
+    let error: DuoSeaError | undefined;
+    try {
+      parseIcuLocales(value);
+    } catch (caught) {
+      error = caught as DuoSeaError;
+    }
+
+    expect(error?.message).toContain(`it has ${named}.`);
+    expect(error?.hint).toContain(hint);
   });
 });
 
