@@ -100,11 +100,9 @@ async function strippedBase(repoDir, workDir, rawPath, targetId) {
 async function icuTrimmedBase(repoDir, strippedPath, languages) {
   const output = `${strippedPath}-icu-${languages.join('-')}`;
   if (await stat(output).then(() => true, () => false)) return output;
-  const { findIcuPackage, itemsToKeep, rewriteIcuPackage } = await import(pathToFileURL(path.join(repoDir, 'lib', 'formats', 'icu-data.js')).href);
+  const { findIcuPackage, keepLanguages } = await import(pathToFileURL(path.join(repoDir, 'lib', 'formats', 'icu-data.js')).href);
   const binary = await readFile(strippedPath);
-  const pkg = findIcuPackage(binary);
-  const kept = itemsToKeep(binary, pkg, languages);
-  rewriteIcuPackage(binary, pkg, (item) => kept.has(item));
+  keepLanguages(binary, findIcuPackage(binary), languages);
   await writeFile(`${output}.tmp`, binary);
   await runCommand('mv', [`${output}.tmp`, output]);
   return output;

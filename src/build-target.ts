@@ -19,7 +19,7 @@ import { findLauncher, runSelfCheck, type Host } from './stages/self-check.js';
 import { checkCodesignAvailable, type MachOSignature } from './stages/sign-macho.js';
 import { signWindowsExecutable, type WindowsSigner } from './stages/sign-windows.js';
 import { stripBaseBinary } from './stages/strip.js';
-import { trimIcuData } from './stages/icu-trim.js';
+import { trimIcuData, type IcuTrimResult } from './stages/icu-trim.js';
 import type { OutputCache } from './stages/output-cache.js';
 import type { SharedBundles } from './stages/shared-bundle.js';
 import type { SharedInstalls } from './stages/shared-install.js';
@@ -210,11 +210,10 @@ export async function buildTarget(target: Target, context: TargetBuildContext): 
   const stripped = await stage('strip', () => stripBaseBinary({ basePath: base.path, baseSha256: base.sha256, target, cache: context.cache }));
   if (stripped.skippedReason && target.strip.tool !== 'none') report({ kind: 'warning', target: target.id, message: stripped.skippedReason });
   const icuLanguages = context.icuLanguages;
-  const trimmed = icuLanguages
-    ? await stage('icu', () => trimIcuData({ inputPath: stripped.path, inputSha256: stripped.sha256, target, languages: icuLanguages, cache: context.cache, baseSource: base.source }))
-    : undefined;
-  if (trimmed) {
-    report({ kind: 'info', target: target.id, message: `ICU data: kept the locales of ${icuLanguages?.join(', ')}, left out ${trimmed.removedItems} items (${trimmed.zeroedBytes} bytes, now zeros)` });
+  let trimmed: IcuTrimResult | undefined;
+  if (icuLanguages) {
+    trimmed = await stage('icu', () => trimIcuData({ inputPath: stripped.path, inputSha256: stripped.sha256, target, languages: icuLanguages, cache: context.cache, baseSource: base.source }));
+    report({ kind: 'info', target: target.id, message: `ICU data: kept the locales of ${icuLanguages.join(', ')}, left out ${trimmed.removedItems} items (${trimmed.zeroedBytes} bytes, now zeros)` });
   }
 
   const executableFile = executableName(bin.name, target);

@@ -138,10 +138,8 @@ async function runBuild(spec: string, flags: BuildCommandOptions): Promise<void>
       return;
     }
     const failure = isDuoSeaError(error) ? error : noSpaceError(error);
-    if (!failure) throw error;
-    process.stderr.write(renderError(failure));
-    if (flags.json) process.stdout.write(JSON.stringify({ ok: false, error: failure.toJSON() }, null, 2) + '\n');
-    process.exitCode = USAGE_ERROR_CODES.has(failure.code) ? EXIT_USAGE : 1;
+    if (flags.json && failure) process.stdout.write(JSON.stringify({ ok: false, error: failure.toJSON() }, null, 2) + '\n');
+    reportFailure(failure ?? error);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -214,7 +212,7 @@ program
 registerFetchCommand(program, { collect, reportFailure });
 registerCacheCommand(program, { reportFailure });
 
-/** Prints a DuoSeaError and sets the exit code; rethrows anything else as a bug. */
+/** Prints a DuoSeaError, or a full disk as one, and sets the exit code; rethrows anything else as a bug. */
 function reportFailure(error: unknown): void {
   const failure = isDuoSeaError(error) ? error : noSpaceError(error);
   if (!failure) throw error;

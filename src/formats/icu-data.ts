@@ -104,12 +104,12 @@ function readPackageAt(binary: Buffer, start: number): IcuPackage | undefined {
  */
 function itemLength(binary: Buffer, start: number, name: string): number {
   if (!name.endsWith('.res')) throw new IcuDataError(`the last item of the ICU data package is ${name}, not a resource bundle, so its length is unknown`);
-  const cut = new IcuDataError(`the last item of the ICU data package, ${name}, ends after the end of the file`);
-  if (start + 2 > binary.length) throw cut;
+  const cutShort = (): IcuDataError => new IcuDataError(`the last item of the ICU data package, ${name}, ends after the end of the file`);
+  if (start + 2 > binary.length) throw cutShort();
   const headerSize = binary.readUInt16LE(start);
   // The bundle data starts with the root resource, then the indexes: [0] their count, [3] the end of the bundle data.
   const indexes = start + headerSize + 4;
-  if (indexes + 16 > binary.length) throw cut;
+  if (indexes + 16 > binary.length) throw cutShort();
   const indexCount = binary.readUInt32LE(indexes) & 0xff;
   if (indexCount < 4) throw new IcuDataError(`the last item of the ICU data package, ${name}, has ${indexCount} indexes; expected at least 4`);
   return headerSize + binary.readUInt32LE(indexes + 12) * 4;
@@ -172,11 +172,10 @@ function truncatedParent(localeId: string): string | undefined {
 
 /**
  * Returns the names of the items to keep: every item that belongs to no
- * locale, the locale bundles of the given languages, and then every bundle
- * that a kept bundle takes data from, through %%ALIAS, %%Parent, an alias
- * resource or its truncated locale ID, until none is missing. Bokmål
- * (`nb`), for one, falls back to `no` in ICU 78, and `yue` collation to
- * `zh_Hant`.
+ * locale, and the locale bundles of the given languages. Then it adds every
+ * bundle that a kept bundle takes data from, through %%ALIAS, %%Parent, an
+ * alias resource or its truncated locale ID, until none is missing. In ICU
+ * 78, Bokmål (`nb`) falls back to `no`, and `yue` collation to `zh_Hant`.
  */
 export function itemsToKeep(binary: Buffer, pkg: IcuPackage, languages: readonly string[]): Set<string> {
   const byName = new Map(pkg.items.map((item) => [item.name, item]));
@@ -210,21 +209,18 @@ export function itemsToKeep(binary: Buffer, pkg: IcuPackage, languages: readonly
 }
 
 export interface IcuRewrite {
-  keptItems: number;
   removedItems: number;
-  /** Length of the new package. */
-  lengthBytes: number;
   /** Bytes of the old package that are now zeros. */
   zeroedBytes: number;
 }
 
 /**
- * Rewrites the package in place with only the items that `keep` accepts,
- * in the same order, and fills the rest of the old package with zeros.
- * The binary keeps its length and every byte outside the package.
+ * Rewrites the package in place with only the items named in `keep`, in
+ * the same order, and fills the rest of the old package with zeros. The
+ * binary keeps its length and every byte outside the package.
  */
-export function rewriteIcuPackage(binary: Buffer, pkg: IcuPackage, keep: (item: string) => boolean): IcuRewrite {
-  const kept = pkg.items.filter((item) => keep(item.name));
+export function rewriteIcuPackage(binary: Buffer, pkg: IcuPackage, keep: ReadonlySet<string>): IcuRewrite {
+  const kept = pkg.items.filter((item) => keep.has(item.name));
   if (kept.length === 0) throw new IcuDataError('no item of the ICU data package would be kept');
   const names = kept.map((item) => Buffer.from(`${item.name}\0`, 'latin1'));
   const tocSize = 4 + kept.length * 8;
@@ -246,5 +242,10 @@ export function rewriteIcuPackage(binary: Buffer, pkg: IcuPackage, keep: (item: 
   });
   rebuilt.copy(binary, pkg.offset);
   binary.fill(0, pkg.offset + rebuilt.length, pkg.offset + pkg.length);
-  return { keptItems: kept.length, removedItems: pkg.items.length - kept.length, lengthBytes: rebuilt.length, zeroedBytes: pkg.length - rebuilt.length };
+  return { removedItems: pkg.items.length - kept.length, zeroedBytes: pkg.length - rebuilt.length };
+}
+
+/** Rewrites the package in place to keep the locale data of `languages` and what it needs (see itemsToKeep). */
+export function keepLanguages(binary: Buffer, pkg: IcuPackage, languages: readonly string[]): IcuRewrite {
+  return rewriteIcuPackage(binary, pkg, itemsToKeep(binary, pkg, languages));
 }

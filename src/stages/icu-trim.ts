@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ContentCache } from '../cache.js';
 import { DuoSeaError } from '../errors.js';
-import { findIcuPackage, IcuDataError, itemsToKeep, packageLanguages, rewriteIcuPackage } from '../formats/icu-data.js';
+import { findIcuPackage, IcuDataError, keepLanguages, packageLanguages } from '../formats/icu-data.js';
 import { sha256Bytes } from '../hash.js';
 import type { Target } from '../targets.js';
 
@@ -115,8 +115,7 @@ export async function trimIcuData(options: {
         hint: `Use languages that its ICU data has: ${available.length} of them, such as ${examples}. Or leave out --icu-locales.`,
       });
     }
-    const kept = itemsToKeep(binary, pkg, options.languages);
-    rewrite = rewriteIcuPackage(binary, pkg, (item) => kept.has(item));
+    rewrite = keepLanguages(binary, pkg, options.languages);
   } catch (error) {
     if (!(error instanceof IcuDataError)) throw error;
     throw new DuoSeaError({

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContentCache } from '../../src/cache.js';
 import { BUNDLED_CHECKSUMS_DIR } from '../../src/checksums.js';
 import { DEFAULT_NODE_VERSION, defaultBuildCacheDir } from '../../src/defaults.js';
-import { findIcuPackage, itemsToKeep, rewriteIcuPackage } from '../../src/formats/icu-data.js';
+import { findIcuPackage, itemsToKeep, keepLanguages } from '../../src/formats/icu-data.js';
 import { fetchBaseBinary } from '../../src/stages/base-binary.js';
 import { trimIcuData } from '../../src/stages/icu-trim.js';
 import { findTarget } from '../../src/targets.js';
@@ -62,9 +62,7 @@ function formatted(nodePath: string, locale: string): string {
 /** Writes a copy of a Node binary that keeps the ICU locale data of `languages`, and returns its path. */
 function trimmedCopy(nodePath: string, languages: string[]): string {
   const binary = readFileSync(nodePath);
-  const pkg = findIcuPackage(binary);
-  const kept = itemsToKeep(binary, pkg, languages);
-  rewriteIcuPackage(binary, pkg, (item) => kept.has(item));
+  keepLanguages(binary, findIcuPackage(binary), languages);
   const copy = path.join(tempDir('icu-copy'), 'node');
   writeFileSync(copy, binary, { mode: 0o755 });
   return copy;
